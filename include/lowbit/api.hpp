@@ -1,0 +1,110 @@
+#pragma once
+/// \file api.hpp
+/// The public, checked entry points: quantize, dequantize and dot, on rows and on matrix views, for every
+/// format whose kernels are included (include a per-bit header such as <lowbit/q4.hpp>, not this file).
+///
+/// Every function takes the backend as a defaulted last argument (default_backend, the best one the compiler
+/// flags enable); pass a tag such as lowbit::scalar{} to force one. Results:
+///   - quantized bytes and dequantized floats are identical on every backend;
+///   - dot products equal the scalar reference up to float summation order (see dot()).
+#include "arch/backends.hpp"
+#include "error.hpp"
+#include "view.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace lowbit {
+
+namespace detail {
+
+template <class Fmt>
+void check_row(const char* what, bool pointers_set, std::size_t n) {
+    if (n % Fmt::block_size != 0)
+        raise(std::string(what) + "(" + Fmt::name() + "): length " + std::to_string(n) + " is not a multiple of the " +
+              std::to_string(Fmt::block_size) + "-value block");
+    if (n != 0 && !pointers_set) raise(std::string(what) + "(" + Fmt::name() + "): null pointer for a non-empty row");
+}
+
+inline void check_finite(const char* what, const char* format, const float* x, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (!std::isfinite(x[i]))
+            raise(std::string(what) + "(" + format + "): input " + std::to_string(i) + " is " + std::to_string(x[i]) +
+                  "; only finite values can be quantized");
+}
+
+template <class Fmt>
+void check_scales(const char* what, const float* x, const typename Fmt::block* y, std::size_t nblocks) {
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        if (Fmt::finite_scales(y[b])) continue;
+        float amax = 0.0f;
+        for (std::size_t j = 0; j < Fmt::block_size; ++j) amax = std::fmax(amax, std::fabs(x[b * Fmt::block_size + j]));
+        raise(std::string(what) + "(" + Fmt::name() + "): block " + std::to_string(b) + " (largest |x| = " +
+              std::to_string(amax) + ") needs a scale beyond fp16's range of 65504");
+    }
+}
+
+template <class Backend>
+constexpr void check_backend() noexcept {
+    static_assert(Backend::compiled, "this backend is not enabled by the compiler flags (see config.hpp)");
+}
+
+}  // namespace detail
+
+/// Quantizes n floats (n a multiple of the block size) into n / block_size blocks of y's format.
+/// Throws lowbit::error if n is not a multiple of the block, a pointer is null, an input is NaN or +-Inf, or a
+/// block's scale overflows fp16 (|x| beyond about 65504 * the format's largest code); y is then unspecified.
+template <class Block, class Backend = default_backend>
+void quantize_row(const float* x, std::size_t n, Block* y, Backend = {}) {
+    using Fmt = typename Block::format;
+    detail::check_backend<Backend>();
+    detail::check_row<Fmt>("quantize_row", x && y, n);
+    detail::check_finite("quantize_row", Fmt::name(), x, n);
+    quantize_blocks(x, y, n / Fmt::block_size, Backend{});
+    detail::check_scales<Fmt>("quantize_row", x, y, n / Fmt::block_size);
+}
+
+/// Dequantizes n values (n / block_size blocks) into y. Every bit pattern is accepted: scales that are Inf or
+/// NaN give the IEEE products (e.g. Inf * 0 = NaN), identically on every backend.
+template <class Block, class Backend = default_backend>
+void dequantize_row(const Block* x, std::size_t n, float* y, Backend = {}) {
+    using Fmt = typename Block::format;
+    detail::check_backend<Backend>();
+    detail::check_row<Fmt>("dequantize_row", x && y, n);
+    dequantize_blocks(x, y, n / Fmt::block_size, Backend{});
+}
+
+/// Dot product of n weights with n activations already quantized to the weights' activation format
+/// (Fmt::activation: q8_0 for q8_0, q4_0, q5_0; q8_1 for q4_1, q5_1).
+/// Each block's integer sum is exact on every backend; the float sum of the scaled block terms may be
+/// accumulated in another order by SIMD backends, so results differ from the scalar reference by at most
+/// 2 (nblocks + 2) * 2^-24 * sum over blocks of |term| (tested).
+template <class Block, class Backend = default_backend>
+float dot(const Block* w, const typename Block::format::activation::block* a, std::size_t n, Backend = {}) {
+    using Fmt = typename Block::format;
+    detail::check_backend<Backend>();
+    detail::check_row<Fmt>("dot", w && a, n);
+    return dot_blocks(w, a, n / Fmt::block_size, Backend{});
+}
+
+/// Quantizes every row of src into dst (same shape); checks as quantize_row.
+template <class Fmt, class Backend = default_backend>
+void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, Backend backend = {}) {
+    if (src.rows() != dst.rows() || src.cols() != dst.cols())
+        raise(std::string("quantize(") + Fmt::name() + "): source is " + std::to_string(src.rows()) + "x" +
+              std::to_string(src.cols()) + " but destination is " + std::to_string(dst.rows()) + "x" +
+              std::to_string(dst.cols()));
+    for (std::size_t r = 0; r < src.rows(); ++r) quantize_row(src.row(r), src.cols(), dst.row(r), backend);
+}
+
+/// Dequantizes every row of src into dst (same shape).
+template <class Fmt, class Backend = default_backend>
+void dequantize(const_qmatrix_view<Fmt> src, matrix_view<float> dst, Backend backend = {}) {
+    if (src.rows() != dst.rows() || src.cols() != dst.cols())
+        raise(std::string("dequantize(") + Fmt::name() + "): source is " + std::to_string(src.rows()) + "x" +
+              std::to_string(src.cols()) + " but destination is " + std::to_string(dst.rows()) + "x" +
+              std::to_string(dst.cols()));
+    for (std::size_t r = 0; r < src.rows(); ++r) dequantize_row(src.row(r), src.cols(), dst.row(r), backend);
+}
+
+}  // namespace lowbit

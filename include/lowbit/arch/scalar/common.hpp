@@ -1,0 +1,74 @@
+#pragma once
+/// \file arch/scalar/common.hpp
+/// Rules shared by the reference quantizers. They reproduce the `gguf` Python package (gguf-py quants.py),
+/// which writes the same bytes as ggml's quantize_row_*_ref built without FMA contraction.
+#include "../../half.hpp"
+#include "../backends.hpp"
+
+#include <cmath>
+
+namespace lowbit::arch::ref {
+
+/// Largest |x| of a block and the signed value that has it (the first one, on ties), as numpy's argmax(|x|).
+struct signed_absmax {
+    float amax = 0.0f;
+    float value = 0.0f;
+};
+inline signed_absmax find_signed_absmax(const float* x, std::size_t n) noexcept {
+    signed_absmax r;
+    for (std::size_t j = 0; j < n; ++j) {
+        const float a = std::fabs(x[j]);
+        if (a > r.amax) {
+            r.amax = a;
+            r.value = x[j];
+        }
+    }
+    return r;
+}
+
+/// 1/d, or 0 for an all-zero block (so every code becomes the zero point).
+inline float inverse_or_zero(float d) noexcept { return d != 0.0f ? 1.0f / d : 0.0f; }
+
+/// Code of a symmetric format with zero point `zero` (8 for 4 bits, 16 for 5 bits): trunc(x*id + zero + 0.5),
+/// with x*id rounded to float first (numpy evaluates the product and the sum as two float32 operations),
+/// clamped to [0, 2*zero - 1].
+inline int symmetric_code(float x, float id, int zero) noexcept {
+    const float shifted = detail::rounded(x * id) + (static_cast<float>(zero) + 0.5f);
+    const int q = static_cast<int>(shifted);  // truncation; shifted >= 0 for finite blocks (see header)
+    return q < 0 ? 0 : (q > 2 * zero - 1 ? 2 * zero - 1 : q);
+}
+
+/// Code of an asymmetric format: trunc((x - min)*id + 0.5), product rounded first, clamped to [0, max_code].
+inline int asymmetric_code(float x, float min, float id, int max_code) noexcept {
+    const float shifted = detail::rounded((x - min) * id) + 0.5f;
+    const int q = static_cast<int>(shifted);
+    return q < 0 ? 0 : (q > max_code ? max_code : q);
+}
+
+/// Round half away from zero (C roundf), as ggml's q8 quantizers and gguf's np_roundf.
+inline int round_half_away(float v) noexcept { return static_cast<int>(std::round(v)); }
+
+/// Packs 32 codes into 16 bytes: byte j = low nibble of code j | low nibble of code j+16 << 4.
+inline void pack_nibbles(const int* code, std::uint8_t* qs) noexcept {
+    for (int j = 0; j < 16; ++j)
+        qs[j] = static_cast<std::uint8_t>((code[j] & 0x0F) | ((code[j + 16] & 0x0F) << 4));
+}
+
+/// Bit 4 of each of 32 codes into a little-endian 32-bit mask: bit i = code i >> 4.
+inline void pack_high_bits(const int* code, std::uint8_t* qh) noexcept {
+    std::uint32_t h = 0;
+    for (int i = 0; i < 32; ++i) h |= static_cast<std::uint32_t>((code[i] >> 4) & 1) << i;
+    for (int k = 0; k < 4; ++k) qh[k] = static_cast<std::uint8_t>(h >> (8 * k));
+}
+
+/// The 32 codes of a nibble-packed block with optional high bits (qh == nullptr for 4-bit formats).
+inline void unpack_codes(const std::uint8_t* qs, const std::uint8_t* qh, int* code) noexcept {
+    std::uint32_t h = 0;
+    if (qh) h = qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<std::uint32_t>(qh[3]) << 24);
+    for (int j = 0; j < 16; ++j) {
+        code[j] = (qs[j] & 0x0F) | static_cast<int>(((h >> j) & 1) << 4);
+        code[j + 16] = (qs[j] >> 4) | static_cast<int>(((h >> (j + 16)) & 1) << 4);
+    }
+}
+
+}  // namespace lowbit::arch::ref

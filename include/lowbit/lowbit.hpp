@@ -1,0 +1,8 @@
+#pragma once
+/// \file lowbit.hpp
+/// Everything: every format, every compiled backend's kernels, the views and the checked API.
+#include "formats.hpp"
+#include "q4.hpp"
+#include "q5.hpp"
+#include "q8.hpp"
+#include "version.hpp"

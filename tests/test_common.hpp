@@ -1,0 +1,83 @@
+#pragma once
+// Shared by the test sources: the backend under test, seeded data and buffers at chosen byte offsets.
+#include <catch2/catch.hpp>
+#include <lowbit/lowbit.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <tuple>
+#include <vector>
+
+namespace lowbit_test {
+
+/// The backend this executable tests (tests/CMakeLists.txt builds one executable per backend).
+using backend = LOWBIT_TEST_BACKEND;
+
+template <class List>
+struct as_tuple;
+template <class... T>
+struct as_tuple<lowbit::type_list<T...>> {
+    using type = std::tuple<T...>;
+};
+using all_formats = as_tuple<lowbit::all_formats>::type;
+using weight_formats = as_tuple<lowbit::weight_formats>::type;
+
+/// A buffer whose data() is `offset` bytes past a 64-byte boundary, for misalignment tests.
+template <class T>
+class offset_buffer {
+public:
+    offset_buffer(std::size_t count, std::size_t offset) : m_storage(count * sizeof(T) + 128), m_count(count) {
+        const auto base = reinterpret_cast<std::uintptr_t>(m_storage.data());
+        m_data = reinterpret_cast<T*>(m_storage.data() + ((64 - base % 64) % 64) + offset);
+    }
+    T* data() noexcept { return m_data; }
+    T& operator[](std::size_t i) noexcept { return m_data[i]; }
+    std::size_t size() const noexcept { return m_count; }
+    std::size_t bytes() const noexcept { return m_count * sizeof(T); }
+
+private:
+    std::vector<unsigned char> m_storage;
+    std::size_t m_count;
+    T* m_data;
+};
+
+/// Kinds of input that stress the quantizers' rounding and clamping.
+enum class data_kind { normal, uniform, heavy_tail, with_zeros, ties, integers, huge, tiny };
+constexpr data_kind all_data_kinds[] = {data_kind::normal,  data_kind::uniform,  data_kind::heavy_tail,
+                                        data_kind::with_zeros, data_kind::ties, data_kind::integers,
+                                        data_kind::huge,    data_kind::tiny};
+
+inline void fill(float* x, std::size_t n, data_kind kind, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    std::student_t_distribution<float> student(3.0f);
+    std::uniform_int_distribution<int> small_int(-16, 16);
+    for (std::size_t i = 0; i < n; ++i) {
+        switch (kind) {
+            case data_kind::normal: x[i] = normal(rng); break;
+            case data_kind::uniform: x[i] = uniform(rng); break;
+            case data_kind::heavy_tail: x[i] = student(rng); break;
+            case data_kind::with_zeros: x[i] = (i / 32) % 3 == 0 ? 0.0f : (rng() % 4 == 0 ? 0.0f : normal(rng)); break;
+            // Multiples of 1/4 and small integers: x * id lands on .5 after scaling in many blocks.
+            case data_kind::ties: x[i] = static_cast<float>(small_int(rng)) * 0.25f; break;
+            case data_kind::integers: x[i] = static_cast<float>(small_int(rng)); break;
+            case data_kind::huge: x[i] = normal(rng) * 3.0e4f; break;   // scales stay inside fp16
+            case data_kind::tiny: x[i] = normal(rng) * 1.0e-6f; break;  // scales become fp16 subnormals
+        }
+    }
+}
+
+inline void fill_bytes(void* p, std::size_t n, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    auto* b = static_cast<unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<unsigned char>(rng());
+}
+
+/// Equal bit patterns, or both NaN.
+inline bool same_float(float a, float b) {
+    return std::memcmp(&a, &b, 4) == 0 || (a != a && b != b);
+}
+
+}  // namespace lowbit_test
