@@ -1,0 +1,295 @@
+#pragma once
+/// \file tools/cli.hpp
+/// The `lowbit` command-line tool, as a function that a test or a fuzzer can call: run() never exits and
+/// never throws; it reports on `err` and returns the exit status.
+///
+///   lowbit quantize   --format FMT --cols N IN OUT   raw little-endian float32 rows of N values -> packed blocks
+///   lowbit dequantize --format FMT --cols N IN OUT   packed blocks -> float32 rows of N values
+///   lowbit formats                                   one line per format: name, block size, bytes per block,
+///                                                    bits per weight
+///   lowbit --version | --help
+///
+/// IN or OUT may be "-" for standard input or output. Files are streamed in chunks of about 4 MiB whatever
+/// their size. Exit status: 0 on success, 1 on bad data or I/O errors (OUT is then removed), 2 on bad usage.
+#include <lowbit/lowbit.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lowbit::cli {
+
+/// What the tool needs to know about one format, with its quantize and dequantize kernels on the default
+/// backend. `quantize` and `dequantize` take n values (a multiple of block_size) and throw lowbit::error.
+struct format_entry {
+    const char* name;
+    std::size_t block_size;
+    std::size_t block_bytes;
+    double bits_per_weight;
+    void (*quantize)(const float* x, std::size_t n, void* y);
+    void (*dequantize)(const void* x, std::size_t n, float* y);
+};
+
+namespace detail {
+template <class Fmt>
+format_entry entry_of() {
+    using block = typename Fmt::block;
+    return {Fmt::name(), Fmt::block_size, Fmt::block_bytes, Fmt::bits_per_weight,
+            [](const float* x, std::size_t n, void* y) { quantize_row(x, n, static_cast<block*>(y)); },
+            [](const void* x, std::size_t n, float* y) { dequantize_row(static_cast<const block*>(x), n, y); }};
+}
+
+template <class... Fmts>
+std::vector<format_entry> entries_of(type_list<Fmts...>) {
+    return {entry_of<Fmts>()...};
+}
+}  // namespace detail
+
+/// Every format of lowbit::all_formats, in its order.
+inline const std::vector<format_entry>& formats() {
+    static const std::vector<format_entry> table = detail::entries_of(all_formats{});
+    return table;
+}
+
+namespace detail {
+
+/// A failure to report: exit status and message.
+struct failure {
+    int status;
+    std::string message;
+};
+constexpr int bad_data = 1;
+constexpr int bad_usage = 2;
+
+[[noreturn]] inline void fail(int status, const std::string& message) { throw failure{status, message}; }
+
+inline bool same_name(const char* a, const std::string& b) {
+    if (std::strlen(a) != b.size()) return false;
+    for (std::size_t i = 0; i < b.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+/// Format names are matched without regard to case, so GGUF's "Q4_0" works too.
+inline const format_entry& find_format(const std::string& name) {
+    std::string known;
+    for (const format_entry& f : formats()) {
+        if (same_name(f.name, name)) return f;
+        known += known.empty() ? f.name : std::string(", ") + f.name;
+    }
+    fail(bad_usage, "unknown format '" + name + "' (known formats: " + known + ")");
+}
+
+inline std::size_t parse_cols(const std::string& text) {
+    std::size_t value = 0;
+    // Digits only: stoul would accept "-1", "+5" and "12abc".
+    for (char c : text) {
+        if (c < '0' || c > '9' || value > (SIZE_MAX / 4 - 9) / 10)
+            fail(bad_usage, "--cols: '" + text + "' is not a positive number of columns");
+        value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (value == 0) fail(bad_usage, "--cols: '" + text + "' is not a positive number of columns");
+    return value;
+}
+
+/// Closes the files it opened, not the standard streams that "-" stands for.
+struct file_closer {
+    bool owned;
+    void operator()(std::FILE* f) const noexcept {
+        if (owned) std::fclose(f);
+    }
+};
+using file_ptr = std::unique_ptr<std::FILE, file_closer>;
+
+/// Opens `path`, or returns `standard` for "-".
+inline file_ptr open_file(const std::string& path, bool write, std::FILE* standard) {
+    if (path == "-") return file_ptr(standard, file_closer{false});
+    std::FILE* f = std::fopen(path.c_str(), write ? "wb" : "rb");
+    if (!f) fail(bad_data, "cannot open '" + path + "' for " + (write ? "writing" : "reading") + ": " + std::strerror(errno));
+    return file_ptr(f, file_closer{true});
+}
+
+/// Reads up to `bytes` bytes; fewer only at the end of the input.
+inline std::size_t read_some(std::FILE* f, void* buffer, std::size_t bytes, const std::string& path) {
+    const std::size_t got = std::fread(buffer, 1, bytes, f);
+    if (got < bytes && std::ferror(f)) fail(bad_data, "cannot read '" + path + "': " + std::strerror(errno));
+    return got;
+}
+
+inline void write_all(std::FILE* f, const void* buffer, std::size_t bytes, const std::string& path) {
+    if (std::fwrite(buffer, 1, bytes, f) != bytes) fail(bad_data, "cannot write '" + path + "': " + std::strerror(errno));
+}
+
+/// One direction of conversion: `in_bytes` / `out_bytes` per block of input / output, and the kernel, which
+/// converts n values (whole blocks) and throws lowbit::error on bad input.
+struct conversion {
+    std::size_t in_bytes, out_bytes;
+    void (*convert)(const format_entry&, const unsigned char* in, std::size_t n, unsigned char* out);
+};
+
+/// Streams src to dst through `conv`, with buffers of about 4 MiB each: whole rows when a row fits (a row of
+/// a billion columns needs no 4 GiB), converted one row (or part of a row) per call so that an error names its
+/// row. src must hold whole rows of `cols` values.
+inline void convert_stream(const format_entry& fmt, const conversion& conv, std::size_t cols, std::FILE* src,
+                           const std::string& in_path, std::FILE* dst, const std::string& out_path) {
+    constexpr std::size_t chunk_target = std::size_t{4} << 20;
+    const std::size_t blocks_per_row = cols / fmt.block_size;
+    const std::size_t row_in_bytes = blocks_per_row * conv.in_bytes;
+    const std::size_t target_blocks = std::max<std::size_t>(1, chunk_target / std::max(conv.in_bytes, conv.out_bytes));
+    const std::size_t chunk_blocks = blocks_per_row <= target_blocks ? target_blocks / blocks_per_row * blocks_per_row
+                                                                     : target_blocks;
+    std::vector<unsigned char> in(chunk_blocks * conv.in_bytes), out(chunk_blocks * conv.out_bytes);
+    std::size_t done_blocks = 0;  // over all rows
+    for (bool at_end = false; !at_end;) {
+        const std::size_t got = read_some(src, in.data(), in.size(), in_path);
+        at_end = got < in.size();
+        if (at_end && (done_blocks * conv.in_bytes + got) % row_in_bytes != 0)
+            fail(bad_data, "'" + in_path + "' ends inside a row: its size is not a multiple of " +
+                               std::to_string(row_in_bytes) + " bytes (a row of " + std::to_string(cols) +
+                               " columns as " + (conv.in_bytes == fmt.block_bytes ? fmt.name + std::string(" blocks)")
+                                                                                   : std::string("float32)")));
+        const std::size_t nblocks = got / conv.in_bytes;
+        for (std::size_t b = 0; b < nblocks;) {
+            const std::size_t row = (done_blocks + b) / blocks_per_row, first = (done_blocks + b) % blocks_per_row;
+            const std::size_t count = std::min(nblocks - b, blocks_per_row - first);
+            try {
+                conv.convert(fmt, in.data() + b * conv.in_bytes, count * fmt.block_size, out.data() + b * conv.out_bytes);
+            } catch (const lowbit::error& e) {
+                fail(bad_data, "'" + in_path + "', row " + std::to_string(row) +
+                                   (first ? ", from column " + std::to_string(first * fmt.block_size) : "") + ": " +
+                                   e.what());
+            }
+            b += count;
+        }
+        write_all(dst, out.data(), nblocks * conv.out_bytes, out_path);
+        done_blocks += nblocks;
+    }
+    if (std::fflush(dst) != 0) fail(bad_data, "cannot write '" + out_path + "': " + std::strerror(errno));
+}
+
+/// convert_stream between files; on failure OUT is removed, so no partial output looks complete.
+/// "-" stands for stdin as IN and for `out` as OUT.
+inline void convert_file(const format_entry& fmt, const conversion& conv, std::size_t cols, const std::string& in_path,
+                         const std::string& out_path, std::FILE* out) {
+    const file_ptr src = open_file(in_path, false, stdin);
+    file_ptr dst = open_file(out_path, true, out);
+    try {
+        convert_stream(fmt, conv, cols, src.get(), in_path, dst.get(), out_path);
+    } catch (...) {
+        dst.reset();
+        std::error_code ec;  // only a regular file: OUT may be a device such as /dev/full
+        if (out_path != "-" && std::filesystem::is_regular_file(out_path, ec)) std::remove(out_path.c_str());
+        throw;
+    }
+}
+
+inline std::string usage() {
+    return "usage: lowbit quantize   --format FMT --cols N IN OUT\n"
+           "       lowbit dequantize --format FMT --cols N IN OUT\n"
+           "       lowbit formats\n"
+           "       lowbit --version | --help\n"
+           "\n"
+           "quantize    IN holds raw little-endian float32 rows of N values; OUT gets each row's packed blocks,\n"
+           "            byte-identical to GGUF tensor data of that format\n"
+           "dequantize  the reverse: packed rows of N values in IN, float32 rows in OUT\n"
+           "formats     lists the formats: name, values per block, bytes per block, bits per weight\n"
+           "\n"
+           "N must be a multiple of the format's block size; IN or OUT may be '-' (standard input/output).\n"
+           "Exit status: 0 success, 1 bad data or I/O error (OUT is removed), 2 bad usage.\n";
+}
+
+/// `quantize` and `dequantize`: options in any order, then IN and OUT.
+inline int convert_command(bool quantizing, const std::vector<std::string>& args, std::FILE* out) {
+    std::string format, cols, paths[2];
+    std::size_t npaths = 0;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        std::string* option = a == "--format" ? &format : a == "--cols" ? &cols : nullptr;
+        if (option) {
+            if (i + 1 == args.size()) fail(bad_usage, a + " needs a value");
+            *option = args[++i];
+        } else if (a.rfind("--format=", 0) == 0) {
+            format = a.substr(9);
+        } else if (a.rfind("--cols=", 0) == 0) {
+            cols = a.substr(7);
+        } else if (a.size() > 1 && a[0] == '-') {
+            fail(bad_usage, "unknown option '" + a + "'");
+        } else if (npaths == 2) {
+            fail(bad_usage, "too many arguments: '" + a + "' after IN and OUT");
+        } else {
+            paths[npaths++] = a;
+        }
+    }
+    if (format.empty()) fail(bad_usage, "missing --format FMT");
+    if (cols.empty()) fail(bad_usage, "missing --cols N");
+    if (npaths != 2) fail(bad_usage, "expected IN and OUT paths");
+    const format_entry& fmt = find_format(format);
+    const std::size_t n = parse_cols(cols);
+    if (n % fmt.block_size != 0)
+        fail(bad_usage, "--cols " + cols + " is not a multiple of " + fmt.name + "'s block of " +
+                            std::to_string(fmt.block_size) + " values");
+    std::error_code ec;
+    if (paths[0] != "-" && paths[1] != "-" && std::filesystem::equivalent(paths[0], paths[1], ec))
+        fail(bad_usage, "IN and OUT are the same file ('" + paths[1] + "')");
+
+    const conversion to_blocks{fmt.block_size * sizeof(float), fmt.block_bytes,
+                              [](const format_entry& f, const unsigned char* x, std::size_t count, unsigned char* y) {
+                                  f.quantize(reinterpret_cast<const float*>(x), count, y);
+                              }};
+    const conversion to_floats{fmt.block_bytes, fmt.block_size * sizeof(float),
+                                [](const format_entry& f, const unsigned char* x, std::size_t count, unsigned char* y) {
+                                    f.dequantize(x, count, reinterpret_cast<float*>(y));
+                                }};
+    convert_file(fmt, quantizing ? to_blocks : to_floats, n, paths[0], paths[1], out);
+    return 0;
+}
+
+inline int formats_command(std::FILE* out) {
+    std::fprintf(out, "%-8s %10s %11s %15s\n", "# format", "block_size", "block_bytes", "bits_per_weight");
+    for (const format_entry& f : formats())
+        std::fprintf(out, "%-8s %10zu %11zu %15g\n", f.name, f.block_size, f.block_bytes, f.bits_per_weight);
+    return 0;
+}
+
+}  // namespace detail
+
+/// Runs the tool on argv[1..argc): writes results to `out` and messages to `err`; returns the exit status.
+inline int run(int argc, char** argv, std::FILE* out, std::FILE* err) {
+    const std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + (argc > 0 ? argc : 0));
+    try {
+        if (args.empty()) detail::fail(detail::bad_usage, "missing command\n\n" + detail::usage());
+        const std::string& command = args[0];
+        const std::vector<std::string> rest(args.begin() + 1, args.end());
+        if (command == "--help" || command == "-h" || command == "help" ||
+            (rest.size() == 1 && (rest[0] == "--help" || rest[0] == "-h"))) {
+            std::fputs(detail::usage().c_str(), out);
+            return 0;
+        }
+        if (command == "--version") {
+            std::fprintf(out, "lowbit %s (backend %s)\n", LOWBIT_VERSION_STRING, backend_description<default_backend>());
+            return 0;
+        }
+        if (command == "formats") {
+            if (!rest.empty()) detail::fail(detail::bad_usage, "'formats' takes no arguments");
+            return detail::formats_command(out);
+        }
+        if (command == "quantize" || command == "dequantize") return detail::convert_command(command == "quantize", rest, out);
+        detail::fail(detail::bad_usage, "unknown command '" + command + "' (try 'lowbit --help')");
+    } catch (const detail::failure& f) {
+        std::fprintf(err, "lowbit: %s\n", f.message.c_str());
+        return f.status;
+    } catch (const std::exception& e) {  // std::bad_alloc and the like
+        std::fprintf(err, "lowbit: %s\n", e.what());
+        return detail::bad_data;
+    }
+}
+
+}  // namespace lowbit::cli
