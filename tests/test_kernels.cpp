@@ -50,13 +50,25 @@ TEMPLATE_LIST_TEST_CASE("dequantize_blocks is bit-exact for every bit pattern", 
 
 namespace {
 
+// Formats with their own test hooks (the K formats and q8_K, see format/kquant_common.hpp) set their scales.
+template <class Fmt, class = void>
+struct has_scale_hooks : std::false_type {};
+template <class Fmt>
+struct has_scale_hooks<Fmt, std::void_t<decltype(Fmt::set_unit_scales(std::declval<typename Fmt::block&>(),
+                                                                       std::declval<std::mt19937&>()))>>
+    : std::true_type {};
+
 template <class Block>
 void set_unit_scales(Block& b, std::mt19937& rng) {
-    b.d.set_bits(0x3C00);  // 1.0
-    if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
-        lowbit::store_half(b.m, static_cast<float>(static_cast<int>(rng() % 33) - 16));
-    if constexpr (std::is_same<Block, lowbit::q8_1::block>::value)
-        lowbit::store_half(b.s, static_cast<float>(static_cast<int>(rng() % 129) - 64));
+    if constexpr (has_scale_hooks<typename Block::format>::value) {
+        Block::format::set_unit_scales(b, rng);
+    } else {
+        b.d.set_bits(0x3C00);  // 1.0
+        if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
+            lowbit::store_half(b.m, static_cast<float>(static_cast<int>(rng() % 33) - 16));
+        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value)
+            lowbit::store_half(b.s, static_cast<float>(static_cast<int>(rng() % 129) - 64));
+    }
 }
 
 // A random finite scale in [2^-8, 2^2), either sign.
@@ -66,10 +78,14 @@ inline std::uint16_t random_scale(std::mt19937& rng) {
 
 template <class Block>
 void set_random_scales(Block& b, std::mt19937& rng) {
-    b.d.set_bits(random_scale(rng));
-    if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
-        b.m.set_bits(random_scale(rng));
-    if constexpr (std::is_same<Block, lowbit::q8_1::block>::value) b.s.set_bits(random_scale(rng));
+    if constexpr (has_scale_hooks<typename Block::format>::value) {
+        Block::format::set_random_scales(b, rng);
+    } else {
+        b.d.set_bits(random_scale(rng));
+        if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
+            b.m.set_bits(random_scale(rng));
+        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value) b.s.set_bits(random_scale(rng));
+    }
 }
 
 }  // namespace

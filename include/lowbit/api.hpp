@@ -9,6 +9,7 @@
 ///   - dot products equal the scalar reference up to float summation order (see dot()).
 #include "arch/backends.hpp"
 #include "error.hpp"
+#include "quantizers.hpp"
 #include "view.hpp"
 
 #include <cmath>
@@ -44,6 +45,13 @@ void check_scales(const char* what, const float* x, const typename Fmt::block* y
     }
 }
 
+inline void check_importance(const char* what, const char* format, const float* w, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (!(std::isfinite(w[i]) && w[i] >= 0.0f))
+            raise(std::string(what) + "(" + format + "): importance " + std::to_string(i) + " is " +
+                  std::to_string(w[i]) + "; importance weights must be finite and >= 0");
+}
+
 template <class Backend>
 constexpr void check_backend() noexcept {
     static_assert(Backend::compiled, "this backend is not enabled by the compiler flags (see config.hpp)");
@@ -62,6 +70,27 @@ void quantize_row(const float* x, std::size_t n, Block* y, Backend = {}) {
     detail::check_finite("quantize_row", Fmt::name(), x, n);
     quantize_blocks(x, y, n / Fmt::block_size, Backend{});
     detail::check_scales<Fmt>("quantize_row", x, y, n / Fmt::block_size);
+}
+
+/// Quantizes like quantize_row above with the method of `options` (see quantizers.hpp): round_to_nearest is
+/// exactly quantize_row(x, n, y); search minimizes the importance-weighted squared error of every block and is
+/// never worse than round_to_nearest. options.importance, if set, holds n finite weights >= 0 (checked, also
+/// for round_to_nearest, which ignores them). search supports the weight formats (lowbit::has_search<Fmt>; it
+/// throws for the activation formats q8_1 and q8_K) and runs the same scalar code on every backend.
+template <class Block, class Backend = default_backend>
+void quantize_row(const float* x, std::size_t n, Block* y, const quant_options& options, Backend backend = {}) {
+    using Fmt = typename Block::format;
+    detail::check_backend<Backend>();
+    detail::check_row<Fmt>("quantize_row", x && y, n);
+    if (options.importance) detail::check_importance("quantize_row", Fmt::name(), options.importance, n);
+    if (options.method == quant_method::round_to_nearest) return quantize_row(x, n, y, backend);
+    if constexpr (!has_search<Fmt>) {
+        raise(std::string("quantize_row(") + Fmt::name() + "): quant_method::search supports weight formats only");
+    } else {
+        detail::check_finite("quantize_row", Fmt::name(), x, n);
+        detail::search_quantize_blocks(x, options.importance, y, n / Fmt::block_size);
+        detail::check_scales<Fmt>("quantize_row", x, y, n / Fmt::block_size);
+    }
 }
 
 /// Dequantizes n values (n / block_size blocks) into y. Every bit pattern is accepted: scales that are Inf or
@@ -95,6 +124,17 @@ void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, Backend backe
               std::to_string(src.cols()) + " but destination is " + std::to_string(dst.rows()) + "x" +
               std::to_string(dst.cols()));
     for (std::size_t r = 0; r < src.rows(); ++r) quantize_row(src.row(r), src.cols(), dst.row(r), backend);
+}
+
+/// Quantizes every row of src into dst with the method of `options`; options.importance, if set, holds
+/// src.cols() weights that every row uses. Checks as quantize_row.
+template <class Fmt, class Backend = default_backend>
+void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, const quant_options& options, Backend backend = {}) {
+    if (src.rows() != dst.rows() || src.cols() != dst.cols())
+        raise(std::string("quantize(") + Fmt::name() + "): source is " + std::to_string(src.rows()) + "x" +
+              std::to_string(src.cols()) + " but destination is " + std::to_string(dst.rows()) + "x" +
+              std::to_string(dst.cols()));
+    for (std::size_t r = 0; r < src.rows(); ++r) quantize_row(src.row(r), src.cols(), dst.row(r), options, backend);
 }
 
 /// Dequantizes every row of src into dst (same shape).

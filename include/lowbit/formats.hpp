@@ -1,12 +1,18 @@
 #pragma once
 /// \file formats.hpp
 /// Lists of formats, for code that iterates over all of them (tests, benchmarks, the CLI).
+#include "format/q2_K.hpp"
+#include "format/q3_K.hpp"
 #include "format/q4_0.hpp"
 #include "format/q4_1.hpp"
+#include "format/q4_K.hpp"
 #include "format/q5_0.hpp"
 #include "format/q5_1.hpp"
+#include "format/q5_K.hpp"
+#include "format/q6_K.hpp"
 #include "format/q8_0.hpp"
 #include "format/q8_1.hpp"
+#include "format/q8_K.hpp"
 
 namespace lowbit {
 
@@ -14,8 +20,10 @@ template <class... Formats>
 struct type_list {};
 
 /// Formats that weights are stored in, most bits first.
-using weight_formats = type_list<q8_0, q5_1, q5_0, q4_1, q4_0>;
-/// Every format that quantize/dequantize accept: the weight formats and the activation-only q8_1.
-using all_formats = type_list<q8_0, q8_1, q5_1, q5_0, q4_1, q4_0>;
+using weight_formats = type_list<q8_0, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, q4_K, q3_K, q2_K>;
+/// The K-quant weight formats (256-value super-blocks, q8_K activations), most bits first.
+using k_formats = type_list<q6_K, q5_K, q4_K, q3_K, q2_K>;
+/// Every format that quantize/dequantize accept: the weight formats and the activation-only q8_1 and q8_K.
+using all_formats = type_list<q8_0, q8_1, q8_K, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, q4_K, q3_K, q2_K>;
 
 }  // namespace lowbit

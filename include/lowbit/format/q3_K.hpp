@@ -1,0 +1,52 @@
+#pragma once
+/// \file format/q3_K.hpp
+/// q3_K: 3-bit symmetric K-quant, 256 weights in 16 sub-blocks of 16, each with a signed 6-bit scale.
+/// Byte-identical to GGUF's Q3_K (block_q3_K).
+///
+///   byte  0            32                       96           108    110
+///         +------------+------------------------+------------+------+
+///         | hmask[32]  | qs[64]                 | scales[12] |  d   |   110 bytes / 256 weights
+///         +------------+------------------------+------------+------+   = 3.4375 bits per weight
+///   code u_i in 0..7 of weight i:
+///     bits 0-1: as q2_K's qs (weight i = 128g + 32k + l is bits 2k..2k+1 of qs[32g + l])
+///     bit 2:    bit (i / 32) of hmask[i % 32]
+///   scales: 16 6-bit values S_s, biased by 32; scale sc_s = S_s - 32 in -32..31
+///     bits 0-3 of S_s: low nibble of scales[s] for s < 8, high nibble of scales[s - 8] for s >= 8
+///     bits 4-5 of S_s: bits 2(s/4) .. 2(s/4)+1 of scales[8 + s % 4]
+///   d: fp16
+///   weight i = float(d * sc_s) * (u_i - 4),   s = i / 16
+#include "q8_K.hpp"
+
+namespace lowbit {
+
+struct q3_K {
+    struct block {
+        using format = q3_K;
+        std::uint8_t hmask[32];
+        std::uint8_t qs[64];
+        std::uint8_t scales[12];
+        half_bytes d;
+    };
+    using activation = q8_K;
+    static constexpr std::size_t block_size = qk_k;
+    static constexpr std::size_t block_bytes = sizeof(block);
+    static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
+    static constexpr const char* name() noexcept { return "q3_K"; }
+    /// False if the stored super-block scale overflowed to Inf (or is NaN).
+    static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d); }
+
+    /// Test hooks (see format/kquant_common.hpp).
+    template <class Rng>
+    static void set_unit_scales(block& b, Rng&) noexcept {
+        b.d.set_bits(0x3C00);
+        for (int j = 0; j < 8; ++j) b.scales[j] = 0x11;       // low nibbles of S = 33
+        for (int j = 8; j < 12; ++j) b.scales[j] = 0xAA;      // high bits of S = 33 (binary 10)
+    }
+    template <class Rng>
+    static void set_random_scales(block& b, Rng& rng) {
+        b.d.set_bits(detail::random_test_scale(rng));
+    }
+};
+static_assert(sizeof(q3_K::block) == 110, "q3_K block must be 110 bytes, as in GGUF");
+
+}  // namespace lowbit

@@ -1,0 +1,63 @@
+#pragma once
+/// \file format/q4_K.hpp
+/// q4_K: 4-bit asymmetric K-quant, 256 weights in 8 sub-blocks of 32, each with a 6-bit scale and a 6-bit min.
+/// Byte-identical to GGUF's Q4_K (block_q4_K).
+///
+///   byte  0      2      4            16                                        144
+///         +------+------+------------+-----------------------------------------+
+///         |  d   | dmin | scales[12] | qs[128]                                 |   144 bytes / 256 weights
+///         +------+------+------------+-----------------------------------------+   = 4.5 bits per weight
+///   scales: eight 6-bit scales sc_s and eight 6-bit mins m_s of the sub-blocks s = 0..7 (weights 32s .. 32s+31):
+///     s < 4:   sc_s = scales[s] & 63                          m_s = scales[s + 4] & 63
+///     s >= 4:  sc_s = (scales[s + 4] & 15) | (scales[s - 4] >> 6) << 4
+///              m_s  = (scales[s + 4] >> 4) | (scales[s] >> 6) << 4
+///     i.e. bytes 0-3 hold sc0-sc3 and the top bits of sc4-sc7, bytes 4-7 m0-m3 and the top bits of m4-m7,
+///     bytes 8-11 the low nibbles of sc4-sc7 (bits 0-3) and of m4-m7 (bits 4-7)
+///   qs:  4-bit codes q in 0..15. Weight i = 64g + 32h + l (g in 0..3, h in 0..1, l in 0..31) is nibble h
+///        (h = 0: bits 0-3) of qs[32g + l]
+///   d, dmin: fp16
+///   weight i = float(float(d * sc_s) * q_i) - float(dmin * m_s),   s = i / 32
+#include "q8_K.hpp"
+
+namespace lowbit {
+
+namespace detail {
+/// The 12-byte scale field of q4_K and q5_K with every 6-bit scale and min equal to 1.
+inline void set_unit_scales_6bit(std::uint8_t (&scales)[12]) noexcept {
+    for (int j = 0; j < 8; ++j) scales[j] = 1;
+    for (int j = 8; j < 12; ++j) scales[j] = 0x11;
+}
+}  // namespace detail
+
+struct q4_K {
+    struct block {
+        using format = q4_K;
+        half_bytes d;
+        half_bytes dmin;
+        std::uint8_t scales[12];
+        std::uint8_t qs[128];
+    };
+    using activation = q8_K;
+    static constexpr std::size_t block_size = qk_k;
+    static constexpr std::size_t block_bytes = sizeof(block);
+    static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
+    static constexpr const char* name() noexcept { return "q4_K"; }
+    /// False if a stored super-block scale overflowed to Inf (or is NaN).
+    static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d) && is_finite_half(b.dmin); }
+
+    /// Test hooks (see format/kquant_common.hpp).
+    template <class Rng>
+    static void set_unit_scales(block& b, Rng&) noexcept {
+        b.d.set_bits(0x3C00);
+        b.dmin.set_bits(0x3C00);
+        detail::set_unit_scales_6bit(b.scales);
+    }
+    template <class Rng>
+    static void set_random_scales(block& b, Rng& rng) {
+        b.d.set_bits(detail::random_test_scale(rng));
+        b.dmin.set_bits(detail::random_test_scale(rng));
+    }
+};
+static_assert(sizeof(q4_K::block) == 144, "q4_K block must be 144 bytes, as in GGUF");
+
+}  // namespace lowbit

@@ -1,0 +1,52 @@
+#pragma once
+/// \file format/q5_K.hpp
+/// q5_K: 5-bit asymmetric K-quant, 256 weights in 8 sub-blocks of 32, each with a 6-bit scale and a 6-bit min.
+/// Byte-identical to GGUF's Q5_K (block_q5_K).
+///
+///   byte  0      2      4            16          48                                176
+///         +------+------+------------+-----------+----------------------------------+
+///         |  d   | dmin | scales[12] | qh[32]    | qs[128]                          |   176 bytes / 256 weights
+///         +------+------+------------+-----------+----------------------------------+   = 5.5 bits per weight
+///   scales: as q4_K (eight 6-bit scales sc_s and mins m_s)
+///   code q_i in 0..31 of weight i:
+///     bits 0-3: as q4_K's qs (weight i = 64g + 32h + l is nibble h of qs[32g + l])
+///     bit 4:    bit (i / 32) of qh[i % 32]
+///   d, dmin: fp16
+///   weight i = float(float(d * sc_s) * q_i) - float(dmin * m_s),   s = i / 32
+#include "q4_K.hpp"
+
+namespace lowbit {
+
+struct q5_K {
+    struct block {
+        using format = q5_K;
+        half_bytes d;
+        half_bytes dmin;
+        std::uint8_t scales[12];
+        std::uint8_t qh[32];
+        std::uint8_t qs[128];
+    };
+    using activation = q8_K;
+    static constexpr std::size_t block_size = qk_k;
+    static constexpr std::size_t block_bytes = sizeof(block);
+    static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
+    static constexpr const char* name() noexcept { return "q5_K"; }
+    /// False if a stored super-block scale overflowed to Inf (or is NaN).
+    static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d) && is_finite_half(b.dmin); }
+
+    /// Test hooks (see format/kquant_common.hpp).
+    template <class Rng>
+    static void set_unit_scales(block& b, Rng&) noexcept {
+        b.d.set_bits(0x3C00);
+        b.dmin.set_bits(0x3C00);
+        detail::set_unit_scales_6bit(b.scales);
+    }
+    template <class Rng>
+    static void set_random_scales(block& b, Rng& rng) {
+        b.d.set_bits(detail::random_test_scale(rng));
+        b.dmin.set_bits(detail::random_test_scale(rng));
+    }
+};
+static_assert(sizeof(q5_K::block) == 176, "q5_K block must be 176 bytes, as in GGUF");
+
+}  // namespace lowbit

@@ -1,0 +1,49 @@
+#pragma once
+/// \file format/q6_K.hpp
+/// q6_K: 6-bit symmetric K-quant, 256 weights in 16 sub-blocks of 16, each with a signed 8-bit scale.
+/// Byte-identical to GGUF's Q6_K (block_q6_K).
+///
+///   byte  0                        128              192           208    210
+///         +------------------------+----------------+-------------+------+
+///         | ql[128]                | qh[64]         | scales[16]  |  d   |   210 bytes / 256 weights
+///         +------------------------+----------------+-------------+------+   = 6.5625 bits per weight
+///   code u_i in 0..63 of weight i:
+///     bits 0-3: weight i = 128g + 64h + t (g in 0..1, h in 0..1, t in 0..63) is nibble h of ql[64g + t]
+///     bits 4-5: weight i = 128g + 32k + l (k in 0..3, l in 0..31) is bits 2k..2k+1 of qh[32g + l]
+///   scales: int8 sc_s of sub-block s (weights 16s .. 16s+15)
+///   d: fp16
+///   weight i = float(d * sc_s) * (u_i - 32),   s = i / 16
+#include "q8_K.hpp"
+
+namespace lowbit {
+
+struct q6_K {
+    struct block {
+        using format = q6_K;
+        std::uint8_t ql[128];
+        std::uint8_t qh[64];
+        std::int8_t scales[16];
+        half_bytes d;
+    };
+    using activation = q8_K;
+    static constexpr std::size_t block_size = qk_k;
+    static constexpr std::size_t block_bytes = sizeof(block);
+    static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
+    static constexpr const char* name() noexcept { return "q6_K"; }
+    /// False if the stored super-block scale overflowed to Inf (or is NaN).
+    static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d); }
+
+    /// Test hooks (see format/kquant_common.hpp).
+    template <class Rng>
+    static void set_unit_scales(block& b, Rng&) noexcept {
+        b.d.set_bits(0x3C00);
+        for (auto& s : b.scales) s = 1;
+    }
+    template <class Rng>
+    static void set_random_scales(block& b, Rng& rng) {
+        b.d.set_bits(detail::random_test_scale(rng));
+    }
+};
+static_assert(sizeof(q6_K::block) == 210, "q6_K block must be 210 bytes, as in GGUF");
+
+}  // namespace lowbit
