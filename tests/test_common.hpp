@@ -59,7 +59,12 @@ inline void fill(float* x, std::size_t n, data_kind kind, std::uint32_t seed) {
             case data_kind::normal: x[i] = normal(rng); break;
             case data_kind::uniform: x[i] = uniform(rng); break;
             case data_kind::heavy_tail: x[i] = student(rng); break;
-            case data_kind::with_zeros: x[i] = (i / 32) % 3 == 0 ? 0.0f : (rng() % 4 == 0 ? 0.0f : normal(rng)); break;
+            // Signed zeros too: a block's max, min or scale must not come out as -0 where the reference has +0.
+            case data_kind::with_zeros: {
+                const float zero = (rng() & 1) ? 0.0f : -0.0f;
+                x[i] = (i / 32) % 3 == 0 ? zero : (rng() % 4 == 0 ? zero : normal(rng));
+                break;
+            }
             // Multiples of 1/4 and small integers: x * id lands on .5 after scaling in many blocks.
             case data_kind::ties: x[i] = static_cast<float>(small_int(rng)) * 0.25f; break;
             case data_kind::integers: x[i] = static_cast<float>(small_int(rng)); break;
