@@ -43,10 +43,10 @@ private:
 };
 
 /// Kinds of input that stress the quantizers' rounding and clamping.
-enum class data_kind { normal, uniform, heavy_tail, with_zeros, ties, integers, huge, tiny };
+enum class data_kind { normal, uniform, heavy_tail, with_zeros, ties, integers, huge, tiny, subnormal };
 constexpr data_kind all_data_kinds[] = {data_kind::normal,  data_kind::uniform,  data_kind::heavy_tail,
                                         data_kind::with_zeros, data_kind::ties, data_kind::integers,
-                                        data_kind::huge,    data_kind::tiny};
+                                        data_kind::huge,    data_kind::tiny,     data_kind::subnormal};
 
 inline void fill(float* x, std::size_t n, data_kind kind, std::uint32_t seed) {
     std::mt19937 rng(seed);
@@ -70,6 +70,7 @@ inline void fill(float* x, std::size_t n, data_kind kind, std::uint32_t seed) {
             case data_kind::integers: x[i] = static_cast<float>(small_int(rng)); break;
             case data_kind::huge: x[i] = normal(rng) * 3.0e4f; break;   // scales stay inside fp16
             case data_kind::tiny: x[i] = normal(rng) * 1.0e-6f; break;  // scales become fp16 subnormals
+            case data_kind::subnormal: x[i] = normal(rng) * 1.0e-39f; break;  // 1/scale overflows float
         }
     }
 }

@@ -19,37 +19,75 @@ namespace lowbit {
 
 namespace detail {
 
+/// Where a check failed, turned into the message prefix only when it fails: "quantize_row(q4_0)", or
+/// "quantize(q4_0): row 3" for a matrix.
+struct call_site {
+    const char* function;
+    const char* format;
+    std::size_t row = static_cast<std::size_t>(-1);
+
+    std::string str() const {
+        std::string s = std::string(function) + "(" + format + ")";
+        if (row != static_cast<std::size_t>(-1)) s += ": row " + std::to_string(row);
+        return s;
+    }
+};
+
 template <class Fmt>
-void check_row(const char* what, bool pointers_set, std::size_t n) {
+void check_row(const call_site& at, bool pointers_set, std::size_t n) {
     if (n % Fmt::block_size != 0)
-        raise(std::string(what) + "(" + Fmt::name() + "): length " + std::to_string(n) + " is not a multiple of the " +
+        raise(at.str() + ": length " + std::to_string(n) + " is not a multiple of the " +
               std::to_string(Fmt::block_size) + "-value block");
-    if (n != 0 && !pointers_set) raise(std::string(what) + "(" + Fmt::name() + "): null pointer for a non-empty row");
+    if (n != 0 && !pointers_set) raise(at.str() + ": null pointer for a non-empty row");
 }
 
-inline void check_finite(const char* what, const char* format, const float* x, std::size_t n) {
+inline void check_finite(const call_site& at, const float* x, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
         if (!std::isfinite(x[i]))
-            raise(std::string(what) + "(" + format + "): input " + std::to_string(i) + " is " + std::to_string(x[i]) +
+            raise(at.str() + ": input " + std::to_string(i) + " is " + std::to_string(x[i]) +
                   "; only finite values can be quantized");
 }
 
 template <class Fmt>
-void check_scales(const char* what, const float* x, const typename Fmt::block* y, std::size_t nblocks) {
+void check_scales(const call_site& at, const float* x, const typename Fmt::block* y, std::size_t nblocks) {
     for (std::size_t b = 0; b < nblocks; ++b) {
         if (Fmt::finite_scales(y[b])) continue;
         float amax = 0.0f;
         for (std::size_t j = 0; j < Fmt::block_size; ++j) amax = std::fmax(amax, std::fabs(x[b * Fmt::block_size + j]));
-        raise(std::string(what) + "(" + Fmt::name() + "): block " + std::to_string(b) + " (largest |x| = " +
-              std::to_string(amax) + ") needs a scale beyond fp16's range of 65504");
+        raise(at.str() + ": block " + std::to_string(b) + " (largest |x| = " + std::to_string(amax) +
+              ") needs a scale beyond fp16's range of 65504");
     }
 }
 
-inline void check_importance(const char* what, const char* format, const float* w, std::size_t n) {
+inline void check_importance(const call_site& at, const float* w, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
         if (!(std::isfinite(w[i]) && w[i] >= 0.0f))
-            raise(std::string(what) + "(" + format + "): importance " + std::to_string(i) + " is " +
-                  std::to_string(w[i]) + "; importance weights must be finite and >= 0");
+            raise(at.str() + ": importance " + std::to_string(i) + " is " + std::to_string(w[i]) +
+                  "; importance weights must be finite and >= 0");
+}
+
+/// quantize_row's checks and work, reporting failures at `at`; options == nullptr means round to nearest.
+template <class Block, class Backend>
+void quantize_row_at(const call_site& at, const float* x, std::size_t n, Block* y, const quant_options* options) {
+    using Fmt = typename Block::format;
+    check_row<Fmt>(at, x && y, n);
+    if (options && options->importance) check_importance(at, options->importance, n);
+    check_finite(at, x, n);
+    if (!options || options->method == quant_method::round_to_nearest) {
+        quantize_blocks(x, y, n / Fmt::block_size, Backend{});
+    } else if constexpr (has_search<Fmt>) {
+        search_quantize_blocks(x, options->importance, y, n / Fmt::block_size);
+    } else {
+        raise(at.str() + ": quant_method::search supports weight formats only");
+    }
+    check_scales<Fmt>(at, x, y, n / Fmt::block_size);
+}
+
+inline void check_same_shape(const call_site& at, std::size_t src_rows, std::size_t src_cols, std::size_t dst_rows,
+                      std::size_t dst_cols) {
+    if (src_rows != dst_rows || src_cols != dst_cols)
+        raise(at.str() + ": source is " + std::to_string(src_rows) + "x" + std::to_string(src_cols) +
+              " but destination is " + std::to_string(dst_rows) + "x" + std::to_string(dst_cols));
 }
 
 template <class Backend>
@@ -62,14 +100,11 @@ constexpr void check_backend() noexcept {
 /// Quantizes n floats (n a multiple of the block size) into n / block_size blocks of y's format.
 /// Throws lowbit::error if n is not a multiple of the block, a pointer is null, an input is NaN or +-Inf, or a
 /// block's scale overflows fp16 (|x| beyond about 65504 * the format's largest code); y is then unspecified.
+/// A block so small that 1/scale overflows float (|x| below about 2^-120) gets the codes of an all-zero block.
 template <class Block, class Backend = default_backend>
 void quantize_row(const float* x, std::size_t n, Block* y, Backend = {}) {
-    using Fmt = typename Block::format;
     detail::check_backend<Backend>();
-    detail::check_row<Fmt>("quantize_row", x && y, n);
-    detail::check_finite("quantize_row", Fmt::name(), x, n);
-    quantize_blocks(x, y, n / Fmt::block_size, Backend{});
-    detail::check_scales<Fmt>("quantize_row", x, y, n / Fmt::block_size);
+    detail::quantize_row_at<Block, Backend>({"quantize_row", Block::format::name()}, x, n, y, nullptr);
 }
 
 /// Quantizes like quantize_row above with the method of `options` (see quantizers.hpp): round_to_nearest is
@@ -78,19 +113,9 @@ void quantize_row(const float* x, std::size_t n, Block* y, Backend = {}) {
 /// for round_to_nearest, which ignores them). search supports the weight formats (lowbit::has_search<Fmt>; it
 /// throws for the activation formats q8_1 and q8_K) and runs the same scalar code on every backend.
 template <class Block, class Backend = default_backend>
-void quantize_row(const float* x, std::size_t n, Block* y, const quant_options& options, Backend backend = {}) {
-    using Fmt = typename Block::format;
+void quantize_row(const float* x, std::size_t n, Block* y, const quant_options& options, Backend = {}) {
     detail::check_backend<Backend>();
-    detail::check_row<Fmt>("quantize_row", x && y, n);
-    if (options.importance) detail::check_importance("quantize_row", Fmt::name(), options.importance, n);
-    if (options.method == quant_method::round_to_nearest) return quantize_row(x, n, y, backend);
-    if constexpr (!has_search<Fmt>) {
-        raise(std::string("quantize_row(") + Fmt::name() + "): quant_method::search supports weight formats only");
-    } else {
-        detail::check_finite("quantize_row", Fmt::name(), x, n);
-        detail::search_quantize_blocks(x, options.importance, y, n / Fmt::block_size);
-        detail::check_scales<Fmt>("quantize_row", x, y, n / Fmt::block_size);
-    }
+    detail::quantize_row_at<Block, Backend>({"quantize_row", Block::format::name()}, x, n, y, &options);
 }
 
 /// Dequantizes n values (n / block_size blocks) into y. Every bit pattern is accepted: scales that are Inf or
@@ -99,7 +124,7 @@ template <class Block, class Backend = default_backend>
 void dequantize_row(const Block* x, std::size_t n, float* y, Backend = {}) {
     using Fmt = typename Block::format;
     detail::check_backend<Backend>();
-    detail::check_row<Fmt>("dequantize_row", x && y, n);
+    detail::check_row<Fmt>({"dequantize_row", Fmt::name()}, x && y, n);
     dequantize_blocks(x, y, n / Fmt::block_size, Backend{});
 }
 
@@ -107,43 +132,43 @@ void dequantize_row(const Block* x, std::size_t n, float* y, Backend = {}) {
 /// (Fmt::activation: q8_0 for q8_0, q4_0, q5_0; q8_1 for q4_1, q5_1).
 /// Each block's integer sum is exact on every backend; the float sum of the scaled block terms may be
 /// accumulated in another order by SIMD backends, so results differ from the scalar reference by at most
-/// 2 (nblocks + 2) * 2^-24 * sum over blocks of |term| (tested).
+/// 2 (nblocks + 2) * 2^-24 * sum over blocks of |scale products|, where a block's scale products are its
+/// d-term (isum * d_w * d_a) and, for formats with a min, its min term (m_w * s_a, or dmin * d_a * msum): the two
+/// may cancel, so each counts with its own magnitude (tested). If a product overflows float the result is
+/// unspecified beyond being non-finite.
 template <class Block, class Backend = default_backend>
 float dot(const Block* w, const typename Block::format::activation::block* a, std::size_t n, Backend = {}) {
     using Fmt = typename Block::format;
     detail::check_backend<Backend>();
-    detail::check_row<Fmt>("dot", w && a, n);
+    detail::check_row<Fmt>({"dot", Fmt::name()}, w && a, n);
     return dot_blocks(w, a, n / Fmt::block_size, Backend{});
 }
 
-/// Quantizes every row of src into dst (same shape); checks as quantize_row.
+/// Quantizes every row of src into dst (same shape); checks as quantize_row, naming the row that failed.
 template <class Fmt, class Backend = default_backend>
-void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, Backend backend = {}) {
-    if (src.rows() != dst.rows() || src.cols() != dst.cols())
-        raise(std::string("quantize(") + Fmt::name() + "): source is " + std::to_string(src.rows()) + "x" +
-              std::to_string(src.cols()) + " but destination is " + std::to_string(dst.rows()) + "x" +
-              std::to_string(dst.cols()));
-    for (std::size_t r = 0; r < src.rows(); ++r) quantize_row(src.row(r), src.cols(), dst.row(r), backend);
+void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, Backend = {}) {
+    detail::check_backend<Backend>();
+    detail::check_same_shape({"quantize", Fmt::name()}, src.rows(), src.cols(), dst.rows(), dst.cols());
+    for (std::size_t r = 0; r < src.rows(); ++r)
+        detail::quantize_row_at<typename Fmt::block, Backend>({"quantize", Fmt::name(), r}, src.row(r), src.cols(),
+                                                              dst.row(r), nullptr);
 }
 
 /// Quantizes every row of src into dst with the method of `options`; options.importance, if set, holds
-/// src.cols() weights that every row uses. Checks as quantize_row.
+/// src.cols() weights that every row uses. Checks as quantize_row, naming the row that failed.
 template <class Fmt, class Backend = default_backend>
-void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, const quant_options& options, Backend backend = {}) {
-    if (src.rows() != dst.rows() || src.cols() != dst.cols())
-        raise(std::string("quantize(") + Fmt::name() + "): source is " + std::to_string(src.rows()) + "x" +
-              std::to_string(src.cols()) + " but destination is " + std::to_string(dst.rows()) + "x" +
-              std::to_string(dst.cols()));
-    for (std::size_t r = 0; r < src.rows(); ++r) quantize_row(src.row(r), src.cols(), dst.row(r), options, backend);
+void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, const quant_options& options, Backend = {}) {
+    detail::check_backend<Backend>();
+    detail::check_same_shape({"quantize", Fmt::name()}, src.rows(), src.cols(), dst.rows(), dst.cols());
+    for (std::size_t r = 0; r < src.rows(); ++r)
+        detail::quantize_row_at<typename Fmt::block, Backend>({"quantize", Fmt::name(), r}, src.row(r), src.cols(),
+                                                              dst.row(r), &options);
 }
 
 /// Dequantizes every row of src into dst (same shape).
 template <class Fmt, class Backend = default_backend>
 void dequantize(const_qmatrix_view<Fmt> src, matrix_view<float> dst, Backend backend = {}) {
-    if (src.rows() != dst.rows() || src.cols() != dst.cols())
-        raise(std::string("dequantize(") + Fmt::name() + "): source is " + std::to_string(src.rows()) + "x" +
-              std::to_string(src.cols()) + " but destination is " + std::to_string(dst.rows()) + "x" +
-              std::to_string(dst.cols()));
+    detail::check_same_shape({"dequantize", Fmt::name()}, src.rows(), src.cols(), dst.rows(), dst.cols());
     for (std::size_t r = 0; r < src.rows(); ++r) dequantize_row(src.row(r), src.cols(), dst.row(r), backend);
 }
 

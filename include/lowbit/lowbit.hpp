@@ -2,6 +2,7 @@
 /// \file lowbit.hpp
 /// Everything: every format, every compiled backend's kernels, the views and the checked API.
 #include "formats.hpp"
+#include "matmul.hpp"
 #include "q2.hpp"
 #include "q3.hpp"
 #include "q4.hpp"

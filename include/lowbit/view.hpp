@@ -36,7 +36,7 @@ public:
         if (row_stride < cols)
             raise("matrix_view: row stride " + detail::to_string(row_stride) + " is smaller than the " +
                   detail::to_string(cols) + " columns");
-        if (!data && rows * cols != 0) raise("matrix_view: data is null for a non-empty matrix");
+        if (!data && rows != 0 && cols != 0) raise("matrix_view: data is null for a non-empty matrix");
     }
     /// A dense matrix: row_stride = cols.
     matrix_view(T* data, index_type rows, index_type cols) : matrix_view(data, rows, cols, cols) {}
@@ -103,6 +103,9 @@ public:
     /// null for a non-empty matrix. Blocks have alignment 1: data may be any address.
     qmatrix_view(void_type* data, index_type rows, index_type cols, index_type row_stride_bytes)
         : m_data(static_cast<byte*>(data)), m_rows(rows), m_cols(cols), m_stride(row_stride_bytes) {
+        if (cols / Fmt::block_size > static_cast<index_type>(-1) / Fmt::block_bytes)
+            raise(std::string("qmatrix_view: a ") + Fmt::name() + " row of " + detail::to_string(cols) +
+                  " values does not fit in memory");
         if (cols % Fmt::block_size != 0)
             raise(std::string("qmatrix_view: ") + Fmt::name() + " needs columns in multiples of " +
                   detail::to_string(Fmt::block_size) + ", got " + detail::to_string(cols));
@@ -110,7 +113,7 @@ public:
             raise(std::string("qmatrix_view: row stride of ") + detail::to_string(row_stride_bytes) +
                   " bytes is smaller than one " + Fmt::name() + " row of " + detail::to_string(cols) +
                   " values (" + detail::to_string(row_bytes(cols)) + " bytes)");
-        if (!data && rows * cols != 0) raise("qmatrix_view: data is null for a non-empty matrix");
+        if (!data && rows != 0 && cols != 0) raise("qmatrix_view: data is null for a non-empty matrix");
     }
     /// Dense rows: row_stride_bytes = row_bytes(cols).
     qmatrix_view(void_type* data, index_type rows, index_type cols) : qmatrix_view(data, rows, cols, row_bytes(cols)) {}

@@ -43,17 +43,26 @@ struct q8_K {
     /// False if the float scale is Inf or NaN.
     static bool finite_scales(const block& b) noexcept { return (float_to_bits(b.d.value()) & 0x7F800000u) != 0x7F800000u; }
 
-    /// Test hooks (see format/kquant_common.hpp): d = 1 or a random finite d, bsums small random integers, so
-    /// every dot term is an integer small enough to add exactly in float.
+    /// Test hooks (see format/kquant_common.hpp): d = 1 (with codes cut to |q| <= 4, so every dot term is an
+    /// integer small enough to add exactly in float) or a random finite d; bsums always match qs.
     template <class Rng>
-    static void set_unit_scales(block& b, Rng& rng) {
+    static void set_unit_scales(block& b, Rng&) {
         b.d.set(1.0f);
-        for (auto& s : b.bsums) s.set(static_cast<std::int16_t>(static_cast<int>(rng() % 129) - 64));
+        for (auto& q : b.qs) q = static_cast<std::int8_t>(q % 5);  // |q| <= 4 keeps every dot term small
+        fill_bsums(b);
     }
     template <class Rng>
     static void set_random_scales(block& b, Rng& rng) {
         b.d.set(fp16_to_fp32(detail::random_test_scale(rng)));
-        for (auto& s : b.bsums) s.set(static_cast<std::int16_t>(static_cast<int>(rng() % 4097) - 2048));
+        fill_bsums(b);
+    }
+    /// bsums from qs: the precondition of every dot with q8_K activations.
+    static void fill_bsums(block& b) noexcept {
+        for (int g = 0; g < 16; ++g) {
+            int sum = 0;
+            for (int j = 0; j < 16; ++j) sum += b.qs[16 * g + j];
+            b.bsums[g].set(static_cast<std::int16_t>(sum));
+        }
     }
 };
 static_assert(sizeof(q8_K::block) == 292, "q8_K block must be 292 bytes, as in ggml");

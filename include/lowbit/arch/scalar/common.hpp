@@ -26,23 +26,31 @@ inline signed_absmax find_signed_absmax(const float* x, std::size_t n) noexcept 
     return r;
 }
 
-/// 1/d, or 0 for an all-zero block (so every code becomes the zero point).
-inline float inverse_or_zero(float d) noexcept { return d != 0.0f ? 1.0f / d : 0.0f; }
+/// 1/d, or 0 when that is not finite: an all-zero block, or one so small (|d| below about 2^-128) that 1/d
+/// overflows. Either way every code becomes the zero point; such a block's fp16 scale is 0 anyway. (GGUF leaves
+/// the second case undefined: it converts +-Inf to int.) Every backend's quantizer takes id from here.
+inline float inverse_or_zero(float d) noexcept {
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    return std::isfinite(id) ? id : 0.0f;
+}
+
+/// trunc(v) clamped to [0, max_code], in float first so that no out-of-range or NaN value is converted to int
+/// (NaN, from a block whose range overflows float and is rejected afterwards, gives 0).
+inline int truncated_code(float v, int max_code) noexcept {
+    if (!(v >= 0.0f)) return 0;
+    return v >= static_cast<float>(max_code) ? max_code : static_cast<int>(v);
+}
 
 /// Code of a symmetric format with zero point `zero` (8 for 4 bits, 16 for 5 bits): trunc(x*id + zero + 0.5),
 /// with x*id rounded to float first (numpy evaluates the product and the sum as two float32 operations),
 /// clamped to [0, 2*zero - 1].
 inline int symmetric_code(float x, float id, int zero) noexcept {
-    const float shifted = detail::rounded(x * id) + (static_cast<float>(zero) + 0.5f);
-    const int q = static_cast<int>(shifted);  // truncation; shifted >= 0 for finite blocks (see header)
-    return q < 0 ? 0 : (q > 2 * zero - 1 ? 2 * zero - 1 : q);
+    return truncated_code(detail::rounded(x * id) + (static_cast<float>(zero) + 0.5f), 2 * zero - 1);
 }
 
 /// Code of an asymmetric format: trunc((x - min)*id + 0.5), product rounded first, clamped to [0, max_code].
 inline int asymmetric_code(float x, float min, float id, int max_code) noexcept {
-    const float shifted = detail::rounded((x - min) * id) + 0.5f;
-    const int q = static_cast<int>(shifted);
-    return q < 0 ? 0 : (q > max_code ? max_code : q);
+    return truncated_code(detail::rounded((x - min) * id) + 0.5f, max_code);
 }
 
 /// Round half away from zero (C roundf), as ggml's q8 quantizers and gguf's np_roundf.

@@ -324,8 +324,9 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
             msum += m[s] * bsum;
         }
         const float da = a[b].d.value();
-        float term = (load_half(w[b].d) * da) * static_cast<float>(isum);
-        if constexpr (traits::has_min) term -= (load_half(w[b].dmin) * da) * static_cast<float>(msum);
+        // Both products rounded before the subtraction, whatever -ffp-contract says: the reference is one function.
+        float term = detail::rounded((load_half(w[b].d) * da) * static_cast<float>(isum));
+        if constexpr (traits::has_min) term -= detail::rounded((load_half(w[b].dmin) * da) * static_cast<float>(msum));
         sum += term;
     }
     return sum;
@@ -340,11 +341,7 @@ inline void quantize_blocks(const float* x, q8_K::block* y, std::size_t nblocks,
         const float iscale = max != 0.0f ? -127.0f / max : 0.0f;
         for (std::size_t j = 0; j < qk_k; ++j)
             y[b].qs[j] = static_cast<std::int8_t>(ref::nearest_clamped(iscale * x[j], -128, 127));
-        for (int g = 0; g < 16; ++g) {
-            int sum = 0;
-            for (int j = 0; j < 16; ++j) sum += y[b].qs[16 * g + j];
-            y[b].bsums[g].set(static_cast<std::int16_t>(sum));
-        }
+        q8_K::fill_bsums(y[b]);
         y[b].d.set(max != 0.0f ? 1.0f / iscale : 0.0f);
     }
 }

@@ -97,8 +97,9 @@ inline float dot_blocks(const Block* w, const typename Block::format::activation
         ref::unpack_codes(w[b].qs, ref::high_bits(w[b]), code);
         int isum = 0;
         for (int j = 0; j < 32; ++j) isum += (code[j] - offset) * a[b].qs[j];
-        float term = static_cast<float>(isum) * (load_half(w[b].d) * load_half(a[b].d));
-        if constexpr (traits::has_min) term += load_half(w[b].m) * load_half(a[b].s);
+        // Both products rounded before the addition, whatever -ffp-contract says: the reference is one function.
+        float term = detail::rounded(static_cast<float>(isum) * (load_half(w[b].d) * load_half(a[b].d)));
+        if constexpr (traits::has_min) term += detail::rounded(load_half(w[b].m) * load_half(a[b].s));
         sum += term;
     }
     return sum;

@@ -1,0 +1,262 @@
+// The machine's limits and the float baseline, measured in the same executable and run as the kernels:
+//   read_bw/bytes:N     read-only SIMD reduction over N bytes (split between the threads): the bandwidth a
+//                       weight-streaming kernel can reach at that working set;
+//   memcpy/bytes:N      std::memcpy of N bytes (bytes/s counts the bytes copied, not read + written);
+//   int8_peak/ISA       register-only u8 x s8 multiply-adds, 2 ops per multiply-add: the compute roof of an
+//                       int8 dot kernel (avx2: vpmaddubsw + vpmaddwd + vpaddd; avx512_vnni: vpdpbusd);
+//   eigen_gemv, eigen_gemm   float Eigen (single-threaded) on the same shapes as gemv / gemm.
+// The reductions and the int8 loops use function target attributes, so every executable (scalar included) measures
+// the same code; each one is skipped on a CPU without its instructions.
+#include "bench_common.hpp"
+
+#include <Eigen/Core>
+
+#include <set>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace lowbit_bench {
+
+namespace {
+
+/// Sums n bytes, read as 32-bit lanes (the sum itself is meaningless; it keeps the loads alive).
+using reduce_fn = std::uint32_t (*)(const unsigned char*, std::size_t);
+
+/// Adds the trailing n % step bytes.
+std::uint32_t sum_tail(const unsigned char* p, std::size_t n, std::size_t step) {
+    std::uint32_t s = 0;
+    for (std::size_t i = n / step * step; i < n; ++i) s += p[i];
+    return s;
+}
+
+std::uint32_t reduce_portable(const unsigned char* p, std::size_t n) {
+    std::uint32_t acc[8] = {};
+    for (std::size_t i = 0; i + 32 <= n; i += 32)
+        for (std::size_t k = 0; k < 8; ++k) {
+            std::uint32_t v;
+            std::memcpy(&v, p + i + 4 * k, 4);
+            acc[k] += v;
+        }
+    return std::accumulate(acc, acc + 8, sum_tail(p, n, 32));
+}
+
+#if defined(__x86_64__)
+// 8 independent accumulators: enough loads in flight for two loads per cycle from L1.
+__attribute__((target("avx2"))) std::uint32_t reduce_avx2(const unsigned char* p, std::size_t n) {
+    __m256i acc[8];
+    for (auto& a : acc) a = _mm256_setzero_si256();
+    for (std::size_t i = 0; i + 256 <= n; i += 256)
+        for (int k = 0; k < 8; ++k)
+            acc[k] = _mm256_add_epi32(acc[k], _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32 * k)));
+    for (int k = 1; k < 8; ++k) acc[0] = _mm256_add_epi32(acc[0], acc[k]);
+    alignas(32) std::uint32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc[0]);
+    return std::accumulate(lanes, lanes + 8, sum_tail(p, n, 256));
+}
+
+__attribute__((target("avx512f"))) std::uint32_t reduce_avx512(const unsigned char* p, std::size_t n) {
+    __m512i acc[8];
+    for (auto& a : acc) a = _mm512_setzero_si512();
+    for (std::size_t i = 0; i + 512 <= n; i += 512)
+        for (int k = 0; k < 8; ++k)
+            acc[k] = _mm512_add_epi32(acc[k], _mm512_load_si512(p + i + 64 * k));
+    for (int k = 1; k < 8; ++k) acc[0] = _mm512_add_epi32(acc[0], acc[k]);
+    alignas(64) std::uint32_t lanes[16];
+    _mm512_store_si512(lanes, acc[0]);
+    return std::accumulate(lanes, lanes + 16, sum_tail(p, n, 512));
+}
+
+/// Inner iterations of one int8_peak call: long enough to hide the call, short enough for a small min_time.
+constexpr std::int64_t peak_iterations = 4096;
+
+// Six independent chains; the empty asm makes the inputs look new each iteration, so the compiler cannot hoist
+// the loop-invariant vpmaddubsw/vpmaddwd out of the loop, and the accumulators' only dependency is vpaddd.
+constexpr int avx2_chains = 6;
+constexpr double avx2_ops_per_iteration = avx2_chains * 32 * 2;  // 32 u8 x s8 multiply-adds per vpmaddubsw
+__attribute__((target("avx2"))) std::int32_t int8_peak_avx2() {
+    __m256i a[avx2_chains], acc[avx2_chains];
+    for (int k = 0; k < avx2_chains; ++k) {
+        a[k] = _mm256_set1_epi8(static_cast<char>(k + 1));
+        acc[k] = _mm256_setzero_si256();
+    }
+    const __m256i b = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    for (std::int64_t i = 0; i < peak_iterations; ++i) {
+        __asm__ volatile("" : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]), "+x"(a[5]));
+        for (int k = 0; k < avx2_chains; ++k)
+            acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(a[k], b), ones));
+    }
+    for (int k = 1; k < avx2_chains; ++k) acc[0] = _mm256_add_epi32(acc[0], acc[k]);
+    return _mm256_extract_epi32(acc[0], 0);
+}
+
+// vpdpbusd has a latency of about 5 cycles and two issue ports: 12 chains keep both busy.
+constexpr int vnni_chains = 12;
+constexpr double vnni_ops_per_iteration = vnni_chains * 64 * 2;  // 64 multiply-adds per vpdpbusd
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) std::int32_t int8_peak_avx512_vnni() {
+    __m512i acc[vnni_chains];
+    for (auto& x : acc) x = _mm512_setzero_si512();
+    __m512i a = _mm512_set1_epi8(2), b = _mm512_set1_epi8(3);
+    for (std::int64_t i = 0; i < peak_iterations; ++i) {
+        __asm__ volatile("" : "+v"(a), "+v"(b));
+        for (int k = 0; k < vnni_chains; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], a, b);
+    }
+    for (int k = 1; k < vnni_chains; ++k) acc[0] = _mm512_add_epi32(acc[0], acc[k]);
+    alignas(64) std::int32_t lanes[16];
+    _mm512_store_si512(lanes, acc[0]);  // not _mm512_castsi512_si128: GCC 12 warns inside its header
+    return lanes[0];
+}
+#endif
+
+/// The widest reduction this CPU runs, and its name for the label.
+std::pair<reduce_fn, const char*> best_reduce() {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return {reduce_avx512, "avx512"};
+    if (__builtin_cpu_supports("avx2")) return {reduce_avx2, "avx2"};
+#endif
+    return {reduce_portable, "portable"};
+}
+
+/// This Benchmark thread's share of n bytes, in whole 64-byte lines: [begin, end).
+std::pair<std::size_t, std::size_t> thread_share(const benchmark::State& state, std::size_t n) {
+    const auto lines = n / 64, t = static_cast<std::size_t>(state.thread_index()),
+               threads = static_cast<std::size_t>(state.threads());
+    const std::size_t begin = lines * t / threads * 64;
+    return {begin, t + 1 == threads ? n : lines * (t + 1) / threads * 64};
+}
+
+void bench_read_bw(benchmark::State& state, std::size_t bytes) {
+    const auto buf = cached<aligned_bytes>("read/" + std::to_string(bytes), [bytes] {
+        aligned_bytes b(bytes);
+        const auto& pool = float_pool();
+        fill_tiled(b, pool.data(), pool.size() * sizeof(float));
+        return b;
+    });
+    const auto [begin, end] = thread_share(state, bytes);
+    const auto [reduce, isa] = best_reduce();
+    for (auto _ : state) benchmark::DoNotOptimize(reduce(buf->data() + begin, end - begin));
+    set_rates(state, static_cast<double>(end - begin), 0, 0);  // summed over the threads
+    state.SetLabel(isa);
+}
+
+void bench_memcpy(benchmark::State& state, std::size_t bytes) {
+    struct data {
+        aligned_bytes src, dst;
+    };
+    const auto d = cached<data>("memcpy/" + std::to_string(bytes), [bytes] {
+        data v{floats(bytes / sizeof(float) + 1), aligned_bytes(bytes)};
+        std::memset(v.dst.data(), 0, bytes);  // fault the pages in outside the timed loop
+        return v;
+    });
+    const auto [begin, end] = thread_share(state, bytes);
+    for (auto _ : state) {
+        std::memcpy(d->dst.data() + begin, d->src.data() + begin, end - begin);
+        benchmark::ClobberMemory();
+    }
+    set_rates(state, static_cast<double>(end - begin), 0, 0);
+    state.SetLabel("libc");
+}
+
+#if defined(__x86_64__)
+template <std::int32_t (*Peak)()>
+void bench_int8_peak(benchmark::State& state, bool cpu_has_it, double ops_per_iteration) {
+    if (!cpu_has_it) {
+        state.SkipWithError("this CPU lacks the instructions");
+        return;
+    }
+    for (auto _ : state) benchmark::DoNotOptimize(Peak());
+    state.counters["OP"] = benchmark::Counter(ops_per_iteration * static_cast<double>(peak_iterations),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel("register-only, 2 ops per multiply-add");
+}
+#endif
+
+using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// The float weights of a rows x cols layer, kept across calls (235 MB for 4096 x 14336).
+std::shared_ptr<const aligned_bytes> float_weights(shape sh) {
+    return cached<aligned_bytes>(bench_name("f32", {{"rows", sh.rows}, {"cols", sh.cols}}),
+                                 [sh] { return floats(sh.rows * sh.cols); });
+}
+
+/// "f32 Eigen (AVX512F)": the widest instruction set Eigen's kernels use in this executable.
+std::string eigen_label() {
+    const std::string sets = Eigen::SimdInstructionSetsInUse();
+    return "f32 Eigen (" + sets.substr(0, sets.find_first_of(" ,")) + ")";
+}
+
+/// Eigen y = W x, W row-major rows x cols. Rates: f32 weight bytes, weights, 2 FLOP per weight.
+void bench_eigen_gemv(benchmark::State& state, shape sh) {
+    const auto w = float_weights(sh);
+    const aligned_bytes x = floats(sh.cols), y(sh.rows * sizeof(float));
+    const Eigen::Map<const row_major> wm(as<const float>(*w), static_cast<Eigen::Index>(sh.rows),
+                                         static_cast<Eigen::Index>(sh.cols));
+    const Eigen::Map<const Eigen::VectorXf> xv(as<const float>(x), static_cast<Eigen::Index>(sh.cols));
+    Eigen::Map<Eigen::VectorXf> yv(as<float>(y), static_cast<Eigen::Index>(sh.rows));
+    for (auto _ : state) {
+        yv.noalias() = wm * xv;
+        benchmark::ClobberMemory();
+    }
+    const double n = static_cast<double>(sh.rows) * static_cast<double>(sh.cols);
+    set_rates(state, 4.0 * n, n, 2.0 * n);
+    state.SetLabel(eigen_label());
+}
+
+/// Eigen Y = X W^T with X batch x cols, Y batch x rows (row-major), as lowbit::gemm.
+void bench_eigen_gemm(benchmark::State& state, shape sh, std::size_t batch) {
+    const auto w = float_weights(sh);
+    const aligned_bytes x = floats(batch * sh.cols), y(batch * sh.rows * sizeof(float));
+    const auto rows = static_cast<Eigen::Index>(sh.rows), cols = static_cast<Eigen::Index>(sh.cols),
+               b = static_cast<Eigen::Index>(batch);
+    const Eigen::Map<const row_major> wm(as<const float>(*w), rows, cols), xm(as<const float>(x), b, cols);
+    Eigen::Map<row_major> ym(as<float>(y), b, rows);
+    for (auto _ : state) {
+        ym.noalias() = xm * wm.transpose();
+        benchmark::ClobberMemory();
+    }
+    const double n = static_cast<double>(sh.rows) * static_cast<double>(sh.cols);
+    set_rates(state, 4.0 * n, n, 2.0 * n * static_cast<double>(batch));
+    state.SetLabel(eigen_label());
+}
+
+}  // namespace
+
+void register_limit_benchmarks(const suite_sizes& s) {
+    // Read bandwidth at every working-set level and at the exact size of every layer's weights: near the
+    // last-level cache's size the bandwidth changes quickly with the size.
+    std::set<std::size_t> read_sizes(s.levels.begin(), s.levels.end());
+    for_weight_formats([&](auto format) {
+        using Fmt = decltype(format);
+        for (const shape sh : s.layers) read_sizes.insert(sh.rows * lowbit::qmatrix_view<Fmt>::row_bytes(sh.cols));
+    });
+    for (const std::size_t t : s.threads) {
+        const int threads = static_cast<int>(t);
+        for (const std::size_t bytes : read_sizes)
+            add(bench_name("read_bw", {{"bytes", bytes}}), [bytes](benchmark::State& st) {
+                bench_read_bw(st, bytes);
+            }, t)->Threads(threads);
+        for (const std::size_t bytes : s.levels)
+            add(bench_name("memcpy", {{"bytes", bytes}}), [bytes](benchmark::State& st) {
+                bench_memcpy(st, bytes);
+            }, t)->Threads(threads);
+#if defined(__x86_64__)
+        add("int8_peak/avx2", [](benchmark::State& st) {
+            bench_int8_peak<int8_peak_avx2>(st, __builtin_cpu_supports("avx2"), avx2_ops_per_iteration);
+        }, t)->Threads(threads);
+        add("int8_peak/avx512_vnni", [](benchmark::State& st) {
+            bench_int8_peak<int8_peak_avx512_vnni>(
+                st, __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"), vnni_ops_per_iteration);
+        }, t)->Threads(threads);
+#endif
+    }
+    for (const shape sh : s.layers)
+        add(bench_name("eigen_gemv", {{"rows", sh.rows}, {"cols", sh.cols}}),
+            [sh](benchmark::State& st) { bench_eigen_gemv(st, sh); });
+    for (const shape sh : s.gemm_layers)
+        for (const std::size_t batch : s.batches)
+            add(bench_name("eigen_gemm", {{"rows", sh.rows}, {"cols", sh.cols}, {"batch", batch}}),
+                [sh, batch](benchmark::State& st) { bench_eigen_gemm(st, sh, batch); });
+}
+
+}  // namespace lowbit_bench

@@ -1,0 +1,525 @@
+#!/usr/bin/env python3
+"""Runs lowbit's benchmark executables and summarizes them.
+
+Every backend's executable (build/bench/lowbit_bench_<backend>) runs with repetitions, keeping the median of
+each benchmark; its JSON goes to the output folder. The report (printed, and saved as report.md) has:
+  * a summary table, one row per weight format: bits per weight, GEMV GB/s and % of read bandwidth, speed-up
+    over float Eigen, GEMM GFLOP/s and % of the int8 peak;
+  * one table per format with every gemv / gemm case on every backend;
+  * the measured limits (read bandwidth, memcpy, int8 peak, float Eigen);
+  * the weight memory of 7B, 8B and 70B parameter models in each format;
+and a PNG plot of throughput per bit-width (one line per op, the limits as horizontal lines).
+
+Usage: report.py [--quick | --full] [--build-dir DIR] [--out DIR] [--backends avx2,...] [--filter REGEX]
+       report.py --from-json DIR        (re-render the report of an earlier run, without running anything)
+scripts/bench.sh builds the executables, makes a venv with matplotlib and runs this script.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Backends, least to most capable: the order of columns, and of the search for "the best backend".
+BACKEND_ORDER = ["scalar", "avx2", "avx512", "avx512_vnni", "neon", "neon_dotprod", "neon_i8mm"]
+# The int8 peak that bounds each backend's GEMM: the instructions its dot kernels use.
+PEAK_FOR_BACKEND = {"scalar": "avx2", "avx2": "avx2", "avx512": "avx2", "avx512_vnni": "avx512_vnni"}
+KERNEL_OPS = ["quantize", "dequantize", "quantize_act", "dot", "gemv", "gemm"]
+MODEL_PARAMS = [("7B", 7e9), ("8B", 8e9), ("70B", 70e9)]
+
+MODES = {  # --lowbit_sizes, repetitions, --benchmark_min_time (seconds; Benchmark 1.7 takes a plain number)
+    "quick": ("quick", 3, 0.05),
+    "full": ("full", 5, 0.5),
+}
+
+
+@dataclass
+class Result:
+    """The median of one benchmark's repetitions."""
+
+    kind: str  # a kernel op, or read_bw, memcpy, int8_peak, eigen_gemv, eigen_gemm
+    fmt: str | None  # weight format of a kernel op
+    backend: str  # the executable's backend
+    isa: str | None  # int8_peak's instruction set
+    args: dict[str, int]
+    threads: int
+    rates: dict[str, float]  # bytes_per_second, weights, FLOP, OP (per second)
+    label: str = ""
+
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.args.get(k, 0) for k in ("rows", "cols", "batch"))
+
+
+@dataclass
+class Run:
+    results: list[Result] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # backend -> why its benchmarks were skipped
+    caches: list[dict] = field(default_factory=list)
+    context: dict = field(default_factory=dict)
+    repetitions: int = 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running and loading
+
+
+def find_executables(build_dir: Path, backends: list[str] | None) -> list[tuple[str, Path]]:
+    found = {p.name[len("lowbit_bench_"):]: p for p in (build_dir / "bench").glob("lowbit_bench_*") if p.is_file()}
+    names = sorted(found, key=lambda b: BACKEND_ORDER.index(b) if b in BACKEND_ORDER else len(BACKEND_ORDER))
+    if backends:
+        names = [b for b in names if b in backends]
+    return [(b, found[b]) for b in names]
+
+
+def run_executable(exe: Path, json_path: Path, mode: str, reps: int, min_time: float, flt: str | None,
+                   verbose: bool) -> None:
+    sizes = MODES[mode][0]
+    cmd = [str(exe), f"--lowbit_sizes={sizes}", f"--benchmark_repetitions={reps}",
+           "--benchmark_report_aggregates_only=true", f"--benchmark_min_time={min_time}",
+           f"--benchmark_out={json_path}", "--benchmark_out_format=json"]
+    if flt:
+        cmd.append(f"--benchmark_filter={flt}")
+    print(f"running {' '.join(cmd)}", file=sys.stderr)
+    start = time.monotonic()
+    log_path = json_path.with_suffix(".log")
+    done = 0
+    with open(log_path, "w") as log, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                      text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if verbose:
+                sys.stderr.write(line)
+            elif "/" in line.split(" ", 1)[0] and not line.split(" ", 1)[0].endswith(("_mean", "_stddev", "_cv")):
+                done += 1  # one line per benchmark (its median when repeated)
+                if sys.stderr.isatty():
+                    sys.stderr.write(f"\r  {done} benchmarks, {time.monotonic() - start:.0f} s")
+        rc = proc.wait()
+    if sys.stderr.isatty() and not verbose:
+        sys.stderr.write("\n")
+    if rc != 0:
+        sys.exit(f"{exe.name} failed with exit code {rc}; its output is in {log_path}")
+    print(f"  {exe.name}: {time.monotonic() - start:.0f} s, JSON in {json_path}", file=sys.stderr)
+
+
+def parse_name(name: str) -> tuple[list[str], dict[str, int]]:
+    """'gemv/q4_0/avx2/rows:4096/cols:14336/threads:2/real_time' -> (['gemv', 'q4_0', 'avx2'], {...})."""
+    parts, args = [], {}
+    for part in name.split("/"):
+        if ":" in part:
+            key, value = part.split(":", 1)
+            args[key] = int(value)
+        elif part not in ("real_time", "process_time", "manual_time"):
+            parts.append(part)
+    return parts, args
+
+
+def load_json(path: Path, run: Run) -> None:
+    data = json.loads(path.read_text())
+    ctx = data.get("context", {})
+    backend = ctx.get("lowbit_backend", path.stem.replace("bench_", ""))
+    run.caches = run.caches or ctx.get("caches", [])
+    run.context = run.context or ctx
+    rows = data.get("benchmarks", [])
+    has_aggregates = any(r.get("run_type") == "aggregate" for r in rows)
+    for r in rows:
+        if r.get("error_occurred"):
+            run.skipped.setdefault(backend, r.get("error_message", "skipped"))
+            continue
+        if has_aggregates and r.get("aggregate_name") != "median":
+            continue
+        run.repetitions = max(run.repetitions, int(r.get("repetitions", 1)))
+        parts, args = parse_name(r.get("run_name", r["name"]))
+        rates = {k: float(r[k]) for k in ("bytes_per_second", "weights", "FLOP", "OP") if k in r}
+        threads = args.pop("threads", 1)
+        kind = parts[0]
+        fmt = parts[1] if kind in KERNEL_OPS else None
+        isa = parts[1] if kind == "int8_peak" else None
+        run.results.append(Result(kind, fmt, backend, isa, args, threads, rates, r.get("label", "")))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lookups
+
+
+def backend_rank(b: str) -> int:
+    return BACKEND_ORDER.index(b) if b in BACKEND_ORDER else len(BACKEND_ORDER)
+
+
+def cache_level(run: Run, nbytes: float) -> str:
+    """Where a working set of nbytes fits: L1, L2, L3 (per-core sizes) or DRAM."""
+    for level in (1, 2, 3):
+        sizes = [c["size"] for c in run.caches if c.get("level") == level and c.get("type") != "Instruction"]
+        if sizes and nbytes <= sizes[0]:
+            return f"L{level}"
+    return "DRAM"
+
+
+def prefer_same_backend(candidates: list[Result], backend: str) -> Result | None:
+    """The limit measured by the same executable if there is one, otherwise the highest value of any."""
+    same = [c for c in candidates if c.backend == backend]
+    pool = same or candidates
+    return max(pool, key=lambda c: next(iter(c.rates.values()), 0.0)) if pool else None
+
+
+def read_bw_for(run: Run, nbytes: float, threads: int, backend: str) -> Result | None:
+    """read_bw at the size nearest to nbytes (log scale) and the same thread count."""
+    cands = [r for r in run.results if r.kind == "read_bw" and r.threads == threads]
+    if not cands:
+        return None
+    best = min(abs(math.log(r.args["bytes"] / nbytes)) for r in cands)
+    return prefer_same_backend([r for r in cands if abs(math.log(r.args["bytes"] / nbytes)) == best], backend)
+
+
+def int8_peak_for(run: Run, backend: str, threads: int) -> Result | None:
+    isa = PEAK_FOR_BACKEND.get(backend)
+    return prefer_same_backend(
+        [r for r in run.results if r.kind == "int8_peak" and r.isa == isa and r.threads == threads], backend)
+
+
+def eigen_for(run: Run, r: Result) -> Result | None:
+    """The fastest float Eigen run of the same shape (Eigen is single-threaded; executables differ in its SIMD)."""
+    kind = "eigen_" + r.kind
+    cands = [e for e in run.results if e.kind == kind and e.shape() == r.shape()]
+    return max(cands, key=lambda e: e.rates.get("FLOP", 0.0)) if cands else None
+
+
+def bits_per_weight(run: Run) -> dict[str, float]:
+    """8 x (weight bytes / s) / (weights / s) of the gemv and dot benchmarks: no table of formats needed."""
+    bpw = {}
+    for r in run.results:
+        if r.kind in ("dot", "gemv") and r.fmt and "weights" in r.rates and "bytes_per_second" in r.rates:
+            bpw.setdefault(r.fmt, 8.0 * r.rates["bytes_per_second"] / r.rates["weights"])
+    return bpw
+
+
+def weight_bytes(r: Result, bpw: float) -> float:
+    n = r.args.get("n") or r.args.get("rows", 0) * r.args.get("cols", 0)
+    return n * bpw / 8.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Formatting
+
+
+def gb(x: float | None) -> str:
+    return "–" if x is None else f"{x / 1e9:.1f}" if x < 1e11 else f"{x / 1e9:.0f}"
+
+
+def pct(num: float | None, den: float | None) -> str:
+    return "–" if not num or not den else f"{100.0 * num / den:.0f}%"
+
+
+def ratio(num: float | None, den: float | None) -> str:
+    return "–" if not num or not den else f"{num / den:.2f}×"
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    aligns = ["---"] + ["--:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def shape_text(r: Result) -> str:
+    text = f"{r.args['rows']}x{r.args['cols']}"
+    return text + (f" batch {r.args['batch']}" if "batch" in r.args else "")
+
+
+def headline(run: Run) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """The gemv shape with the most weights (sweep shapes excluded: they have no Eigen baseline), and the gemm
+    shape with the most weights at its largest batch."""
+    gemv = {e.shape() for e in run.results if e.kind == "eigen_gemv"}
+    gemm = {e.shape() for e in run.results if e.kind == "eigen_gemm"}
+    pick = lambda shapes: max(shapes, key=lambda s: (s[0] * s[1], s[2], s[1])) if shapes else None
+    return pick(gemv), pick(gemm)
+
+
+def formats_in_order(run: Run, bpw: dict[str, float]) -> list[str]:
+    seen = []
+    for r in run.results:
+        if r.fmt and r.fmt not in seen:
+            seen.append(r.fmt)
+    return sorted(seen, key=lambda f: -bpw.get(f, 0.0))
+
+
+def gemv_cells(run: Run, r: Result, bpw: float) -> tuple[str, str, str]:
+    bw = read_bw_for(run, weight_bytes(r, bpw), r.threads, r.backend)
+    eig = eigen_for(run, r)
+    return (gb(r.rates.get("bytes_per_second")),
+            pct(r.rates.get("bytes_per_second"), bw.rates.get("bytes_per_second") if bw else None),
+            ratio(r.rates.get("FLOP"), eig.rates.get("FLOP") if eig else None))
+
+
+def summary_table(run: Run, bpw: dict[str, float]) -> str:
+    gemv_shape, gemm_shape = headline(run)
+    rows = []
+    for fmt in formats_in_order(run, bpw):
+        def best(kind: str, shape) -> Result | None:
+            cands = [r for r in run.results if r.kind == kind and r.fmt == fmt and r.threads == 1
+                     and r.shape() == shape]
+            return max(cands, key=lambda r: r.rates.get("FLOP", 0.0)) if cands else None
+        gv, gm = best("gemv", gemv_shape), best("gemm", gemm_shape)
+        cells = gemv_cells(run, gv, bpw[fmt]) if gv else ("–", "–", "–")
+        peak = int8_peak_for(run, gm.backend, 1) if gm else None
+        rows.append([fmt, f"{bpw[fmt]:.2f}", gv.backend if gv else "–", *cells,
+                     gm.backend if gm else "–", gb(gm.rates.get("FLOP")) if gm else "–",
+                     pct(gm.rates.get("FLOP") if gm else None, peak.rates.get("OP") if peak else None)])
+    gv_txt = f"{gemv_shape[0]}x{gemv_shape[1]}" if gemv_shape else "?"
+    gm_txt = f"{gemm_shape[0]}x{gemm_shape[1]} batch {gemm_shape[2]}" if gemm_shape else "?"
+    header = ["format", "bits/weight", "GEMV backend", "GEMV GB/s", "% read BW", "× f32 Eigen",
+              "GEMM backend", "GEMM GFLOP/s", "% int8 peak"]
+    return (f"## Summary: GEMV {gv_txt}, GEMM {gm_txt}, 1 thread, fastest backend\n\n"
+            + md_table(header, rows))
+
+
+def format_tables(run: Run, bpw: dict[str, float]) -> str:
+    backends = sorted({r.backend for r in run.results if r.fmt}, key=backend_rank)
+    out = []
+    for fmt in formats_in_order(run, bpw):
+        cases: dict[tuple, dict[str, Result]] = {}
+        for r in run.results:
+            if r.fmt == fmt and r.kind in ("gemv", "gemm"):
+                cases.setdefault((r.kind, r.shape(), r.threads), {})[r.backend] = r
+        rows = []
+        for (kind, _shape, threads), by_backend in cases.items():
+            any_r = next(iter(by_backend.values()))
+            ws = cache_level(run, weight_bytes(any_r, bpw[fmt]))
+            row = [f"{kind} {shape_text(any_r)}", str(threads), ws]
+            for b in backends:
+                r = by_backend.get(b)
+                if r is None:
+                    row.append("–")
+                elif kind == "gemv":
+                    bw_txt, bw_pct, eig = gemv_cells(run, r, bpw[fmt])
+                    row.append(f"{bw_txt} GB/s · {bw_pct}" + (f" · {eig}" if eig != "–" else ""))
+                else:
+                    peak = int8_peak_for(run, b, threads)
+                    eig = eigen_for(run, r)
+                    row.append(f"{gb(r.rates.get('FLOP'))} GFLOP/s · "
+                               f"{pct(r.rates.get('FLOP'), peak.rates.get('OP') if peak else None)}"
+                               + (f" · {ratio(r.rates.get('FLOP'), eig.rates.get('FLOP'))}" if eig else ""))
+            rows.append(row)
+        if rows:
+            out.append(f"### {fmt} ({bpw[fmt]:.2f} bits/weight)\n\n" + md_table(["case", "threads", "weights in"]
+                                                                               + backends, rows))
+    legend = ("Cells: gemv = GB/s of quantized weights · % of read bandwidth at the same size and thread count "
+              "[· speed-up over single-threaded float Eigen, layer shapes]; gemm = GFLOP/s · % of the int8 peak "
+              "of the backend's instructions at the same thread count [· speed-up over float Eigen].")
+    return "## Per format\n\n" + legend + "\n\n" + "\n\n".join(out)
+
+
+def kernel_table(run: Run, bpw: dict[str, float]) -> str:
+    backends = sorted({r.backend for r in run.results if r.fmt}, key=backend_rank)
+    rows = []
+    for fmt in formats_in_order(run, bpw):
+        for op in ("quantize", "dequantize", "quantize_act", "dot"):
+            cases: dict[int, dict[str, Result]] = {}
+            for r in run.results:
+                if r.fmt == fmt and r.kind == op:
+                    cases.setdefault(r.args["n"], {})[r.backend] = r
+            for n, by_backend in sorted(cases.items()):
+                nbytes = weight_bytes(next(iter(by_backend.values())), bpw[fmt]) if op == "dot" else 4.0 * n
+                rows.append([fmt, op, str(n), cache_level(run, nbytes)]
+                            + [gb(by_backend[b].rates.get("bytes_per_second")) if b in by_backend else "–"
+                               for b in backends])
+    return ("## Row kernels (GB/s: float data for quantize / dequantize / quantize_act, quantized weights for dot)"
+            "\n\n" + md_table(["format", "op", "values", "data in"] + backends, rows))
+
+
+def limits_table(run: Run) -> str:
+    rows = []
+    for r in sorted((r for r in run.results if r.fmt is None),
+                    key=lambda r: (r.kind, r.isa or "", r.args.get("bytes", 0), r.shape(), r.threads,
+                                   backend_rank(r.backend))):
+        if r.kind in ("read_bw", "memcpy"):
+            what = f"{r.args['bytes'] / 2**20:.2f} MiB ({cache_level(run, r.args['bytes'])})"
+            value = f"{gb(r.rates.get('bytes_per_second'))} GB/s"
+        elif r.kind == "int8_peak":
+            what, value = r.isa or "", f"{gb(r.rates.get('OP'))} GOPS"
+        else:
+            what, value = shape_text(r), f"{gb(r.rates.get('FLOP'))} GFLOP/s"
+        rows.append([r.kind, what, str(r.threads), r.backend, value, r.label])
+    return "## Limits and baselines\n\n" + md_table(["benchmark", "size", "threads", "executable", "value", "label"],
+                                                    rows)
+
+
+def memory_table(bpw: dict[str, float]) -> str:
+    entries = [("f32", 32.0), ("f16 / bf16", 16.0)] + sorted(bpw.items(), key=lambda kv: -kv[1])
+    rows = [[name, f"{bits:.2f}"] + [f"{params * bits / 8 / 1e9:.1f}" for _, params in MODEL_PARAMS]
+            for name, bits in entries]
+    return ("## Weight memory (GB = 10^9 bytes; weights only, every tensor in the format)\n\n"
+            + md_table(["format", "bits/weight"] + [f"{m} params" for m, _ in MODEL_PARAMS], rows))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Plot
+
+
+def plot(run: Run, bpw: dict[str, float], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (scripts/bench.sh installs it in a venv)", file=sys.stderr)
+        return False
+    backends = sorted({r.backend for r in run.results if r.fmt}, key=backend_rank)
+    if not backends:
+        return False
+    backend = backends[-1]
+    fmts = sorted(bpw, key=lambda f: bpw[f])
+    gemv_shape, gemm_shape = headline(run)
+
+    def pick(kind: str, key: str, cond) -> list[float | None]:
+        values = []
+        for f in fmts:
+            cands = [r for r in run.results if r.kind == kind and r.fmt == f and r.backend == backend
+                     and r.threads == 1 and cond(r)]
+            values.append(max((r.rates.get(key, 0.0) for r in cands), default=None))
+        return values
+
+    biggest = lambda kind: (lambda r: r.args.get("n", 0) == max(
+        (x.args.get("n", 0) for x in run.results if x.kind == kind and x.fmt == r.fmt), default=0))
+    fig, (ax_bw, ax_ops) = plt.subplots(1, 2, figsize=(15, 6.5))
+    x = list(range(len(fmts)))
+    bw_lines = [("gemv " + (f"{gemv_shape[0]}x{gemv_shape[1]}" if gemv_shape else ""), "gemv",
+                 lambda r: r.shape() == gemv_shape),
+                ("dot (largest working set)", "dot", biggest("dot")),
+                ("dequantize", "dequantize", lambda r: True),
+                ("quantize", "quantize", lambda r: True),
+                ("quantize_act", "quantize_act", lambda r: True)]
+    for label, kind, cond in bw_lines:
+        ys = [v / 1e9 if v else None for v in pick(kind, "bytes_per_second", cond)]
+        if any(ys):
+            ax_bw.plot(x, [y if y else float("nan") for y in ys], marker="o", label=label)
+    ops_lines = [("gemv " + (f"{gemv_shape[0]}x{gemv_shape[1]}" if gemv_shape else ""), "gemv",
+                  lambda r: r.shape() == gemv_shape),
+                 ("gemm " + (f"{gemm_shape[0]}x{gemm_shape[1]} batch {gemm_shape[2]}" if gemm_shape else ""),
+                  "gemm", lambda r: r.shape() == gemm_shape),
+                 ("dot (largest working set)", "dot", biggest("dot"))]
+    for label, kind, cond in ops_lines:
+        ys = [v / 1e9 if v else None for v in pick(kind, "FLOP", cond)]
+        if any(ys):
+            ax_ops.plot(x, [y if y else float("nan") for y in ys], marker="o", label=label)
+
+    def hline(ax, value: float | None, label: str, style: str) -> None:
+        if value:
+            ax.axhline(value / 1e9, linestyle=style, color="gray", linewidth=1.2)
+            ax.annotate(f"{label}: {value / 1e9:.0f}", xy=(1.0, value / 1e9), xycoords=("axes fraction", "data"),
+                        xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="dimgray")
+
+    reads = sorted((r for r in run.results if r.kind == "read_bw" and r.threads == 1), key=lambda r: r.args["bytes"])
+    if reads:
+        dram = prefer_same_backend([r for r in reads if r.args["bytes"] == reads[-1].args["bytes"]], backend)
+        hline(ax_bw, dram.rates.get("bytes_per_second"),
+              f"read BW {reads[-1].args['bytes'] / 2**20:.0f} MiB ({cache_level(run, reads[-1].args['bytes'])})", "--")
+        smallest = prefer_same_backend([r for r in reads if r.args["bytes"] == reads[0].args["bytes"]], backend)
+        hline(ax_bw, smallest.rates.get("bytes_per_second"),
+              f"read BW {reads[0].args['bytes'] / 2**10:.0f} KiB ({cache_level(run, reads[0].args['bytes'])})", ":")
+    for isa, style in (("avx2", "--"), ("avx512_vnni", ":")):
+        peak = prefer_same_backend([r for r in run.results if r.kind == "int8_peak" and r.isa == isa
+                                    and r.threads == 1], backend)
+        hline(ax_ops, peak.rates.get("OP") if peak else None, f"int8 peak {isa} (GOPS)", style)
+    for kind, shape, style in (("eigen_gemv", gemv_shape, "-."), ("eigen_gemm", gemm_shape, (0, (1, 3)))):
+        cands = [r for r in run.results if r.kind == kind and r.shape() == shape]
+        if cands:
+            best = max(cands, key=lambda r: r.rates.get("FLOP", 0.0))
+            hline(ax_ops, best.rates.get("FLOP"), f"f32 Eigen {kind[6:]}", style)
+
+    ticks = [f"{f}\n{bpw[f]:.2f}" for f in fmts]
+    for ax, ylabel, title in ((ax_bw, "GB/s (weights; floats for quantize/dequantize)", "Bandwidth"),
+                              (ax_ops, "GFLOP/s (2 per multiply-add)", "Arithmetic")):
+        ax.set_xticks(x)
+        ax.set_xticklabels(ticks, fontsize=8)
+        ax.set_xlabel("format and bits per weight")
+        ax.set_ylabel(ylabel)
+        ax.set_yscale("log")
+        ax.set_title(f"{title}: {backend} backend, 1 thread")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
+    fig.suptitle("lowbit throughput per bit-width (horizontal lines: measured limits and float Eigen)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    root = Path(__file__).resolve().parent.parent
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="a subset of sizes, 3 repetitions, min time 0.05 s (default; a few minutes)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="every size, 5 repetitions, min time 0.5 s")
+    ap.add_argument("--build-dir", type=Path, default=root / "build-bench", help="CMake build folder")
+    ap.add_argument("--out", type=Path, help="output folder (default: BUILD_DIR/bench-results)")
+    ap.add_argument("--backends", help="comma-separated backends to run (default: every executable built)")
+    ap.add_argument("--filter", help="--benchmark_filter regex (the limits the ratios need must match too)")
+    ap.add_argument("--repetitions", type=int, help="override the mode's repetitions")
+    ap.add_argument("--min-time", type=float, help="override the mode's --benchmark_min_time (seconds)")
+    ap.add_argument("--from-json", type=Path, help="report on the bench_*.json files of this folder; run nothing")
+    ap.add_argument("--verbose", action="store_true", help="show Google Benchmark's console output")
+    args = ap.parse_args()
+    mode_name = args.mode or "quick"
+    _, reps, min_time = MODES[mode_name]
+    reps = args.repetitions or reps
+    min_time = args.min_time or min_time
+
+    run = Run()
+    if args.from_json:
+        out = args.out or args.from_json
+        json_files = sorted(args.from_json.glob("bench_*.json"))
+        if not json_files:
+            sys.exit(f"no bench_*.json in {args.from_json}")
+    else:
+        out = args.out or args.build_dir / "bench-results"
+        out.mkdir(parents=True, exist_ok=True)  # before the runs, which write their JSON there
+        exes = find_executables(args.build_dir, args.backends.split(",") if args.backends else None)
+        if not exes:
+            sys.exit(f"no benchmark executables in {args.build_dir}/bench (build the lowbit_benchmarks target)")
+        json_files = []
+        for backend, exe in exes:
+            path = out / f"bench_{backend}.json"
+            run_executable(exe, path, mode_name, reps, min_time, args.filter, args.verbose)
+            json_files.append(path)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in json_files:
+        load_json(path, run)
+
+    bpw = bits_per_weight(run)
+    ctx = run.context
+    caches = ", ".join(f"L{c['level']}{'d' if c['type'] == 'Data' else ''} {c['size'] // 1024} KiB"
+                       for c in run.caches if c.get("type") != "Instruction")
+    parts = [f"# lowbit benchmarks ({ctx.get('lowbit_sizes', mode_name)} sizes, median of {run.repetitions} repetitions)",
+             f"Host {ctx.get('host_name', '?')}: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, "
+             f"caches per core {caches}; load average {ctx.get('load_avg', '?')} at the start "
+             "(a busy machine lowers every figure, multi-threaded ones most)."]
+    parts += [f"Skipped: {b}: {why}" for b, why in run.skipped.items()]
+    if bpw:
+        parts += [summary_table(run, bpw), format_tables(run, bpw), kernel_table(run, bpw)]
+    parts += [limits_table(run)]
+    if bpw:
+        parts.append(memory_table(bpw))
+    report = "\n\n".join(parts) + "\n"
+    print(report)
+    (out / "report.md").write_text(report)
+    png = out / "throughput.png"
+    if bpw and plot(run, bpw, png):
+        print(f"plot: {png}", file=sys.stderr)
+    print(f"report: {out / 'report.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+#pragma once
+/// \file arch/avx2/kquants.hpp
+/// AVX2 kernels for the K-quants q2_K, q3_K, q4_K, q5_K, q6_K and their activation format q8_K, with the
+/// reference's results (arch/scalar/kquants.hpp): identical bytes from q8_K's quantize, identical floats from
+/// every dequantize, exact integer block sums in dot. Weight-side quantization (offline) stays the reference's.
+///
+/// The five weight formats share one code path. A super-block is read as 8 chunks of 32 weights (chunk c holds
+/// weights 32c .. 32c + 31, the 16-weight groups 2c and 2c + 1 that q8_K's bsums cover): kblock<Block> decodes
+/// a chunk's unsigned codes into 32 bytes in weight order with shifts and masks, and the sub-block scales (and
+/// mins) into one int16 per 16-weight group. Then, per chunk, vpmaddubsw multiplies the codes by the q8_K bytes
+/// and vpmaddwd weights the pair sums by the group scales.
+#include "../scalar/kquants.hpp"
+#include "common.hpp"
+
+#include <utility>
+
+namespace lowbit::arch {
+namespace avx2_detail {
+
+/// Calls f(std::integral_constant<int, c>{}) for c = 0 .. N - 1 in order, so that c can be an immediate.
+template <class F, int... C>
+LOWBIT_INLINE void unroll(F&& f, std::integer_sequence<int, C...>) {
+    (f(std::integral_constant<int, C>{}), ...);
+}
+template <int N, class F>
+LOWBIT_INLINE void unroll(F&& f) {
+    unroll(f, std::make_integer_sequence<int, N>{});
+}
+
+LOWBIT_INLINE __m256i load32(const void* p) noexcept { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+/// Bits From .. From + Width - 1 of every byte moved to bits To .. To + Width - 1, the other bits cleared.
+template <int From, int To, int Width>
+LOWBIT_INLINE __m256i move_bits(__m256i v) noexcept {
+    // A 16-bit shift: every bit that lands inside the mask comes from bits From.. of the same byte, since
+    // From + Width <= 8; bits crossing into the neighbouring byte land outside the mask.
+    static_assert(From + Width <= 8 && To + Width <= 8, "fields must lie within a byte");
+    __m256i s = v;
+    if constexpr (To > From) s = _mm256_slli_epi16(v, To - From);
+    if constexpr (To < From) s = _mm256_srli_epi16(v, From - To);
+    return _mm256_and_si256(s, _mm256_set1_epi8(static_cast<char>(((1 << Width) - 1) << To)));
+}
+
+/// The sub-block scales and mins of a K block, one int16 per 16-weight group (a 32-weight sub-block's value
+/// twice). m is zero for the symmetric formats.
+struct group_scales {
+    __m256i sc, m;
+};
+
+/// Per-format decoding: codes<C>(b) gives chunk C's 32 unsigned codes as bytes in weight order; scales(b) the
+/// group scales. The layouts are documented in format/q2_K.hpp ... format/q6_K.hpp.
+template <class Block>
+struct kblock;
+
+template <>
+struct kblock<q2_K::block> {
+    /// Chunk C = 4g + k: bits 2k..2k+1 of qs[32g .. 32g + 31].
+    template <int C>
+    static LOWBIT_INLINE __m256i codes(const q2_K::block& b) noexcept {
+        return move_bits<2 * (C % 4), 0, 2>(load32(b.qs + 32 * (C / 4)));
+    }
+    static LOWBIT_INLINE group_scales scales(const q2_K::block& b) noexcept {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+        const __m128i low4 = _mm_set1_epi8(0x0F);
+        return {_mm256_cvtepu8_epi16(_mm_and_si128(bytes, low4)),
+                _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(bytes, 4), low4))};
+    }
+};
+
+template <>
+struct kblock<q3_K::block> {
+    /// Bits 0-1 as q2_K; bit 2 of chunk C is bit C of hmask[0 .. 31].
+    template <int C>
+    static LOWBIT_INLINE __m256i codes(const q3_K::block& b) noexcept {
+        return _mm256_or_si256(move_bits<2 * (C % 4), 0, 2>(load32(b.qs + 32 * (C / 4))),
+                               move_bits<C, 2, 1>(load32(b.hmask)));
+    }
+    static LOWBIT_INLINE group_scales scales(const q3_K::block& b) noexcept {
+        std::uint64_t low_bytes;
+        std::uint32_t high_bytes;
+        std::memcpy(&low_bytes, b.scales, 8);
+        std::memcpy(&high_bytes, b.scales + 8, 4);
+        // Bits 0-3 of S_s: the low nibbles of scales[0..7] (s < 8), then their high nibbles (s >= 8).
+        const __m128i l = _mm_cvtsi64_si128(static_cast<long long>(low_bytes));
+        const __m128i low = _mm_and_si128(_mm_unpacklo_epi64(l, _mm_srli_epi64(l, 4)), _mm_set1_epi8(0x0F));
+        // Bits 4-5: dword j = scales[8..11] >> 2j, so byte s % 4 of dword s / 4 has them in bits 0-1.
+        const __m128i h = _mm_srlv_epi32(_mm_set1_epi32(static_cast<int>(high_bytes)), _mm_setr_epi32(0, 2, 4, 6));
+        const __m128i high = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi8(3)), 4);
+        const __m128i sc = _mm_sub_epi8(_mm_or_si128(low, high), _mm_set1_epi8(32));
+        return {_mm256_cvtepi8_epi16(sc), _mm256_setzero_si256()};
+    }
+};
+
+/// q4_K and q5_K: nibbles (plus q5_K's fifth bit) and the 6-bit scale/min pairs.
+template <class Block, bool FifthBit>
+struct kblock_4_5 {
+    /// Chunk C = 2g + h: nibble h of qs[32g .. 32g + 31]; q5_K's bit 4 is bit C of qh[0 .. 31].
+    template <int C>
+    static LOWBIT_INLINE __m256i codes(const Block& b) noexcept {
+        const __m256i low = move_bits<4 * (C % 2), 0, 4>(load32(b.qs + 32 * (C / 2)));
+        if constexpr (FifthBit) return _mm256_or_si256(low, move_bits<C, 4, 1>(load32(b.qh)));
+        else return low;
+    }
+    static LOWBIT_INLINE group_scales scales(const Block& b) noexcept {
+        // The unpacking of ref::scales_6bit_pairs, four bytes at a time in 32-bit words. Shifting a word right
+        // by 2 moves bits 6-7 of each byte to bits 4-5; the bits that cross from the next byte are masked off.
+        std::uint32_t q[3];
+        std::memcpy(q, b.scales, 12);
+        const std::uint32_t sc_low = q[0] & 0x3F3F3F3Fu, m_low = q[1] & 0x3F3F3F3Fu;
+        const std::uint32_t sc_high = (q[2] & 0x0F0F0F0Fu) | ((q[0] >> 2) & 0x30303030u);
+        const std::uint32_t m_high = ((q[2] >> 4) & 0x0F0F0F0Fu) | ((q[1] >> 2) & 0x30303030u);
+        // Each sub-block covers two groups: every byte twice.
+        auto groups = [](std::uint32_t low, std::uint32_t high) {
+            const __m128i v = _mm_setr_epi32(static_cast<int>(low), static_cast<int>(high), 0, 0);
+            return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v, v));
+        };
+        return {groups(sc_low, sc_high), groups(m_low, m_high)};
+    }
+};
+template <>
+struct kblock<q4_K::block> : kblock_4_5<q4_K::block, false> {};
+template <>
+struct kblock<q5_K::block> : kblock_4_5<q5_K::block, true> {};
+
+template <>
+struct kblock<q6_K::block> {
+    /// Chunk C = 4g + k: bits 0-3 are nibble k / 2 of ql[64g + 32(k % 2) ..], bits 4-5 are bits 2k..2k+1 of
+    /// qh[32g .. 32g + 31].
+    template <int C>
+    static LOWBIT_INLINE __m256i codes(const q6_K::block& b) noexcept {
+        constexpr int g = C / 4, k = C % 4;
+        return _mm256_or_si256(move_bits<4 * (k / 2), 0, 4>(load32(b.ql + 64 * g + 32 * (k % 2))),
+                               move_bits<2 * k, 4, 2>(load32(b.qh + 32 * g)));
+    }
+    static LOWBIT_INLINE group_scales scales(const q6_K::block& b) noexcept {
+        return {_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales))),
+                _mm256_setzero_si256()};
+    }
+};
+
+/// A K block times a q8_K block: 8 int32 lanes summing to isum, and 8 summing to msum (zero without mins), as
+/// defined by the reference's dot_blocks.
+struct kblock_sums {
+    __m256i isum, msum;
+};
+
+template <class Block>
+LOWBIT_INLINE kblock_sums kblock_dot(const Block& w, const q8_K::block& a) noexcept {
+    using traits = ref::kquant<Block>;
+    const group_scales s = kblock<Block>::scales(w);
+    // Chunk c weights its lanes 0-7 by group 2c's scale and lanes 8-15 by group 2c + 1's: from the 128-bit
+    // half that holds groups 0-7 (c < 4) or 8-15, broadcast to both halves, pick words 2(c % 4), 2(c % 4) + 1.
+    const __m256i half_scales[2] = {_mm256_permute2x128_si256(s.sc, s.sc, 0x00),
+                                    _mm256_permute2x128_si256(s.sc, s.sc, 0x11)};
+    __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    unroll<8>([&](auto chunk) {
+        constexpr int c = decltype(chunk)::value, k = c % 4;
+        const __m256i pick = _mm256_setr_m128i(_mm_set1_epi16(static_cast<short>((4 * k + 1) << 8 | 4 * k)),
+                                               _mm_set1_epi16(static_cast<short>((4 * k + 3) << 8 | (4 * k + 2))));
+        const __m256i scale = _mm256_shuffle_epi8(half_scales[c / 4], pick);
+        // |pair| <= 2 * 63 * 128 = 16128 (6-bit codes, any activation byte): vpmaddubsw never saturates.
+        const __m256i pairs = _mm256_maddubs_epi16(kblock<Block>::template codes<c>(w), load32(a.qs + 32 * c));
+        acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(pairs, scale));
+    });
+    __m256i isum = _mm256_add_epi32(acc[0], acc[1]);
+    const __m256i bsums = load32(a.bsums);
+    if constexpr (traits::zero != 0)
+        isum = _mm256_sub_epi32(
+            isum, _mm256_mullo_epi32(_mm256_madd_epi16(bsums, s.sc), _mm256_set1_epi32(traits::zero)));
+    const __m256i msum = traits::has_min ? _mm256_madd_epi16(bsums, s.m) : _mm256_setzero_si256();
+    return {isum, msum};
+}
+
+/// One 8-byte quarter of 32 bytes, widened to 8 int32 lanes (sign- or zero-extended) and converted to float.
+template <int Q, bool Signed>
+LOWBIT_INLINE fbatch quarter_to_float(__m256i v) noexcept {
+    const __m128i half = Q < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
+    const __m128i bytes = Q % 2 == 0 ? half : _mm_srli_si128(half, 8);
+    return fbatch(_mm256_cvtepi32_ps(Signed ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes)));
+}
+
+/// Scale times each of 16 int16 group values, as 16 floats (two batches of 8).
+LOWBIT_INLINE void scale_groups(float scale, __m256i groups, float* out) noexcept {
+    const fbatch s(scale);
+    (s * fbatch(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(groups))))).store_aligned(out);
+    (s * fbatch(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(groups, 1))))).store_aligned(out + 8);
+}
+
+}  // namespace avx2_detail
+
+/// As the reference: with a min, x_i = float(float(d * sc_s) * u_i) - float(dmin * m_s) (rounded product, no
+/// FMA); symmetric, x_i = float(d * sc_s) * (u_i - Z).
+template <class Block, ref::if_kquant<Block> = 0>
+inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, const avx2&) noexcept {
+    using namespace avx2_detail;
+    using traits = ref::kquant<Block>;
+    for (std::size_t b = 0; b < nblocks; ++b, y += qk_k) {
+        const group_scales s = kblock<Block>::scales(x[b]);
+        alignas(32) float dl[16], ml[16];
+        scale_groups(load_half1(x[b].d), s.sc, dl);
+        if constexpr (traits::has_min) scale_groups(load_half1(x[b].dmin), s.m, ml);
+        unroll<8>([&](auto chunk) {
+            constexpr int c = decltype(chunk)::value;
+            __m256i codes = kblock<Block>::template codes<c>(x[b]);
+            if constexpr (!traits::has_min) codes = _mm256_sub_epi8(codes, _mm256_set1_epi8(traits::zero));
+            unroll<4>([&](auto quarter) {
+                constexpr int q = decltype(quarter)::value, g = 2 * c + q / 2;
+                const fbatch u = quarter_to_float<q, !traits::has_min>(codes);
+                float* out = y + 32 * c + 8 * q;
+                if constexpr (traits::has_min) (rounded(fbatch(dl[g]) * u) - fbatch(ml[g])).store_unaligned(out);
+                else (fbatch(dl[g]) * u).store_unaligned(out);
+            });
+        });
+    }
+}
+
+/// Sum over blocks of (d * d_a) * float(isum) - (dmin * d_a) * float(msum) (see the reference), 8 blocks per
+/// step: their integer sums are reduced exactly, then converted and scaled in 8 float lanes.
+template <class Block, ref::if_kquant<Block> = 0>
+inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const avx2&) noexcept {
+    using namespace avx2_detail;
+    using traits = ref::kquant<Block>;
+    fbatch acc(0.0f);
+    for (std::size_t b = 0; b < nblocks; b += 8) {
+        const std::size_t n = nblocks - b < 8 ? nblocks - b : 8;
+        __m256i isum[8], msum[8];
+        alignas(32) float dw[8] = {}, dmin[8] = {}, da[8] = {};  // zero scales: the tail lanes add nothing
+        for (std::size_t k = 0; k < 8; ++k) {
+            if (k < n) {
+                const kblock_sums s = kblock_dot(w[b + k], a[b + k]);
+                isum[k] = s.isum;
+                msum[k] = s.msum;
+                dw[k] = load_half1(w[b + k].d);
+                if constexpr (traits::has_min) dmin[k] = load_half1(w[b + k].dmin);
+                da[k] = a[b + k].d.value();
+            } else {
+                isum[k] = msum[k] = _mm256_setzero_si256();
+            }
+        }
+        const fbatch d_a = fbatch::load_aligned(da);
+        const fbatch term = (fbatch::load_aligned(dw) * d_a) * fbatch(_mm256_cvtepi32_ps(reduce8(isum)));
+        if constexpr (traits::has_min) {
+            // The min term is subtracted with one fused multiply-add from the rounded isum term: what GCC and
+            // clang make of the reference's `term -= (dmin * d_a) * msum` with contraction on (their default).
+            // The two parts can nearly cancel, so a different rounding could exceed the documented bound.
+            const fbatch dm = fbatch::load_aligned(dmin) * d_a;
+            acc += fbatch(_mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(reduce8(msum)), rounded(term)));
+        } else {
+            acc += term;
+        }
+    }
+    return xsimd::hadd(acc);
+}
+
+/// As the reference: m = the first value of largest |x|, iscale = -127 / m, q = nearest(iscale * x) (ties to
+/// even, clamped to -128..127), d = 1 / iscale, bsums the 16-value sums of q. Inputs must be finite.
+inline void quantize_blocks(const float* x, q8_K::block* y, std::size_t nblocks, const avx2&) noexcept {
+    using namespace avx2_detail;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (std::size_t b = 0; b < nblocks; ++b, x += qk_k) {
+        __m256 amax = _mm256_setzero_ps();
+        for (int j = 0; j < 256; j += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+        const float m = hmax(amax);
+        float max = 0.0f;  // the reference's first value of largest magnitude; +0 for an all-zero block
+        for (int j = 0; m != 0.0f; j += 8) {
+            const int eq = _mm256_movemask_ps(
+                _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)), _mm256_set1_ps(m), _CMP_EQ_OQ));
+            if (eq != 0) {
+                max = x[j + __builtin_ctz(static_cast<unsigned>(eq))];
+                break;
+            }
+        }
+        const float iscale = max != 0.0f ? -127.0f / max : 0.0f;
+        const __m256 scale = _mm256_set1_ps(iscale), lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
+        __m256i group_sums[2][8];  // [g / 8][g % 8]: 8 int32 lanes summing to group g's 16 codes
+        for (int c = 0; c < 8; ++c) {
+            __m256i q[4];
+            for (int i = 0; i < 4; ++i) {
+                // Clamped in float first: maxps returns its second operand for NaN (0 * Inf when iscale
+                // overflows), which the reference also maps to -128. cvtps2dq rounds to nearest even.
+                const __m256 v = _mm256_mul_ps(scale, _mm256_loadu_ps(x + 32 * c + 8 * i));
+                q[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
+            }
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs + 32 * c), pack_bytes(q));
+            group_sums[c / 4][2 * (c % 4)] = _mm256_add_epi32(q[0], q[1]);
+            group_sums[c / 4][2 * (c % 4) + 1] = _mm256_add_epi32(q[2], q[3]);
+        }
+        // |sum| <= 16 * 128 fits int16; packs interleaves the halves by 64-bit quarters, the permute undoes it.
+        const __m256i packed = _mm256_packs_epi32(reduce8(group_sums[0]), reduce8(group_sums[1]));
+        const __m256i sums = _mm256_permute4x64_epi64(packed, 0xD8);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].bsums), sums);
+        y[b].d.set(max != 0.0f ? 1.0f / iscale : 0.0f);
+    }
+}
+
+/// x_i = d * q_i.
+inline void dequantize_blocks(const q8_K::block* x, float* y, std::size_t nblocks, const avx2&) noexcept {
+    using namespace avx2_detail;
+    for (std::size_t b = 0; b < nblocks; ++b, y += qk_k) {
+        const fbatch d(x[b].d.value());
+        for (int j = 0; j < 256; j += 8) (d * bytes_to_float<true>(x[b].qs + j)).store_unaligned(y + j);
+    }
+}
+
+}  // namespace lowbit::arch

@@ -1,0 +1,208 @@
+#pragma once
+/// \file arch/avx2/matmul.hpp
+/// AVX2 matrix-product micro-kernels for the legacy weight formats q8_0, q4_0, q4_1, q5_0 and q5_1; the hooks
+/// are described in arch/scalar/matmul.hpp. The K formats use the generic path with the AVX2 dot_blocks.
+///
+/// Every micro-kernel (these, and arch/avx512/matmul.hpp's) computes each output by the same per-pair
+/// sequence, blocks in order, acc starting at 0:
+///   acc = fma(float(isum_b), d_w * d_a, acc)          isum_b: the block's exact integer sum of code * a
+///   acc = fma(m_w, s_a, acc)                          only for the formats with a min (q4_1, q5_1 with q8_1)
+/// so an output does not depend on the tile it falls in, the batch size, the thread split or the backend's
+/// tile shape (GEMV row == GEMM row, bit for bit). It differs from the scalar reference only by the FMA roundings.
+///
+/// Here a tile is R weight rows x C activation rows with R * C = 8 pairs. Per 32-value block, each weight block
+/// is decoded once and used for every activation row, each activation block once per tile; the 8 pair
+/// products (8 int32 lanes each) are reduced to one vector of 8 exact integer block sums, so the float work is
+/// one convert and one or two FMAs per 8 pairs. Formats with a zero point (code - Z) multiply unsigned codes
+/// and subtract Z * sum(a), which the panel precomputes.
+#include "../scalar/matmul.hpp"
+#include "q4_q5.hpp"
+#include "q8.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+namespace lowbit::arch {
+namespace avx2_matmul {
+
+/// Per weight format: how to decode its blocks, and the pair product. dot(w, a) returns 8 int32 lanes whose
+/// sum is sum_j code_j * a_j; the zero point is applied later as - offset * sum_j a_j (offset a power of 2).
+template <class WBlock, class = void>
+struct ops {
+    static constexpr bool available = false;
+};
+
+/// q4_0, q4_1, q5_0, q5_1: unsigned codes (the dot kernels' avx2_detail::unpack_codes) times signed
+/// activations with vpmaddubsw, which cannot saturate (|pair| <= 2 * 31 * 128).
+template <class WBlock>
+struct ops<WBlock, std::enable_if_t<ref::nibble_format<WBlock>::value>> {
+    using traits = ref::nibble_format<WBlock>;
+    static constexpr bool available = true;
+    static constexpr bool has_min = traits::has_min;
+    static constexpr int offset = has_min ? 0 : 1 << (traits::bits - 1);
+    static constexpr int tile_rows = 4, tile_cols = 2;
+    using weights = __m256i;  // the 32 codes in element order
+    using acts = __m256i;     // the 32 int8 activations
+    static LOWBIT_INLINE weights load_weights(const WBlock& b) noexcept { return avx2_detail::unpack_codes(b); }
+    static LOWBIT_INLINE acts load_acts(const typename WBlock::format::activation::block& a) noexcept {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+    }
+    static LOWBIT_INLINE __m256i dot(weights w, acts a) noexcept {
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1));
+    }
+};
+
+template <>
+struct ops<q8_0::block> {
+    static constexpr bool available = true;
+    static constexpr bool has_min = false;
+    static constexpr int offset = 0;
+    static constexpr int tile_rows = 2, tile_cols = 4;
+    // Signed times signed has no exact vpmaddubsw form for -128; int16 products are exact for every code.
+    struct int16x32 {
+        __m256i lo, hi;
+    };
+    using weights = int16x32;
+    using acts = int16x32;
+    static LOWBIT_INLINE int16x32 widen(const std::int8_t* q) noexcept {
+        return {_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q))),
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16)))};
+    }
+    static LOWBIT_INLINE weights load_weights(const q8_0::block& b) noexcept { return widen(b.qs); }
+    static LOWBIT_INLINE acts load_acts(const q8_0::block& a) noexcept { return widen(a.qs); }
+    static LOWBIT_INLINE __m256i dot(const int16x32& w, const int16x32& a) noexcept {
+        return _mm256_add_epi32(_mm256_madd_epi16(w.lo, a.lo), _mm256_madd_epi16(w.hi, a.hi));
+    }
+};
+
+/// log2 of a power of two (the zero points 8, 16, 128), for shifting instead of multiplying.
+constexpr int log2_exact(int v) noexcept { return v <= 1 ? 0 : 1 + log2_exact(v / 2); }
+
+/// Lane k = p[k % C]: C consecutive values repeated (C = 1, 2, 4 or 8).
+template <int C>
+LOWBIT_INLINE __m256 repeat(const float* p) noexcept {
+    if constexpr (C == 1) return _mm256_broadcast_ss(p);
+    else if constexpr (C == 2) return _mm256_castpd_ps(_mm256_broadcast_sd(reinterpret_cast<const double*>(p)));
+    else if constexpr (C == 4) return _mm256_broadcast_ps(reinterpret_cast<const __m128*>(p));
+    else return _mm256_loadu_ps(p);
+}
+template <int C>
+LOWBIT_INLINE __m256i repeat(const std::int32_t* p) noexcept {
+    return _mm256_castps_si256(repeat<C>(reinterpret_cast<const float*>(p)));
+}
+
+/// The fp16 field Field of rows[k / C][b] in lane k, as floats (exact).
+template <auto Field, int C, class WBlock>
+LOWBIT_INLINE __m256 lane_halves(const WBlock* const* rows, std::size_t b) noexcept {
+    auto h = [&](int k) { return static_cast<short>((rows[k / C][b].*Field).bits()); };
+    return _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7)));
+}
+
+}  // namespace avx2_matmul
+
+/// Activation data shared by every row range and every micro-kernel: the quantized rows, and per block b and
+/// row c (at b * stride + c, zero past the batch, stride a multiple of 16) the float scale d_a, the sum of the
+/// codes (for zero points) and, for q8_1, the stored sum s_a as a float.
+template <class AFmt>
+struct matmul_panel {
+    const_qmatrix_view<AFmt> xq;
+    std::size_t stride;
+    std::vector<float> d, s;
+    std::vector<std::int32_t> sum;
+};
+
+namespace avx2_matmul {
+
+/// Products of rows rt..rt+R-1 (clamped to last; the extra lanes are computed and dropped) with every
+/// activation row, C at a time; acc holds 8 floats per group of C activation rows.
+template <class WBlock, int R, int C, class AFmt>
+void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::size_t last,
+              const matmul_panel<AFmt>& p, float* acc, const matmul_output& out) {
+    static_assert(R * C == 8, "a tile is 8 pairs: one reduce8 per block");
+    constexpr std::size_t prefetch_bytes = 512;  // measured best of 144..1152 (q4_0, q8_0 GEMV)
+    using O = ops<WBlock>;
+    // C == 1 tiles serve a batch of one (GEMV): a compile-time single group keeps acc in a register.
+    const std::size_t nblocks = w.blocks_per_row(), batch = p.xq.rows(), groups = C == 1 ? 1 : (batch + C - 1) / C;
+    const WBlock* rows[R];
+    for (int r = 0; r < R; ++r) rows[r] = w.row(std::min(rt + r, last));
+    __m256 acc1 = _mm256_setzero_ps();  // the GEMV accumulator (C == 1): a local, so it stays in a register
+    std::fill(acc, acc + 8 * groups, 0.0f);
+
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        typename O::weights wt[R];
+        for (int r = 0; r < R; ++r) {
+            // Each row is its own stream; the hardware prefetchers alone leave about 20% on the table.
+            _mm_prefetch(reinterpret_cast<const char*>(rows[r] + b) + prefetch_bytes, _MM_HINT_T0);
+            wt[r] = O::load_weights(rows[r][b]);
+        }
+        const __m256 dw = lane_halves<&WBlock::d, C>(rows, b);
+        const std::size_t at = b * p.stride;
+        for (std::size_t g = 0; g < groups; ++g) {
+            const std::size_t c0 = g * C;
+            __m256i v[8];
+            for (int c = 0; c < C; ++c) {
+                const typename O::acts a = O::load_acts(p.xq.row(std::min(c0 + c, batch - 1))[b]);
+                for (int r = 0; r < R; ++r) v[r * C + c] = O::dot(wt[r], a);
+            }
+            __m256i isum = avx2_detail::reduce8(v);
+            if constexpr (O::offset != 0)
+                isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(repeat<C>(p.sum.data() + at + c0), log2_exact(O::offset)));
+            const __m256 scale = _mm256_mul_ps(dw, repeat<C>(p.d.data() + at + c0));
+            __m256 a = C == 1 ? acc1 : _mm256_loadu_ps(acc + 8 * g);
+            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, a);
+            if constexpr (O::has_min) a = _mm256_fmadd_ps(lane_halves<&WBlock::m, C>(rows, b), repeat<C>(p.s.data() + at + c0), a);
+            if constexpr (C == 1) acc1 = a;
+            else _mm256_storeu_ps(acc + 8 * g, a);
+        }
+    }
+    if constexpr (C == 1) _mm256_storeu_ps(acc, acc1);
+    for (std::size_t g = 0; g < groups; ++g)
+        for (int k = 0; k < 8; ++k) {
+            const std::size_t r = rt + k / C, c = g * C + k % C;
+            if (r <= last && c < batch) out.put(c, r, acc[8 * g + k]);
+        }
+}
+
+}  // namespace avx2_matmul
+
+template <class WBlock, std::enable_if_t<avx2_matmul::ops<WBlock>::available, int> = 0>
+matmul_panel<typename WBlock::format::activation> make_panel(
+    const WBlock*, const_qmatrix_view<typename WBlock::format::activation> xq, const avx2&) {
+    using AFmt = typename WBlock::format::activation;
+    const std::size_t nblocks = xq.blocks_per_row(), batch = xq.rows(), stride = (batch + 15) / 16 * 16;
+    matmul_panel<AFmt> p{xq, stride, std::vector<float>(nblocks * stride, 0.0f), {}, std::vector<std::int32_t>(nblocks * stride, 0)};
+    if constexpr (std::is_same<AFmt, q8_1>::value) p.s.assign(nblocks * stride, 0.0f);
+    for (std::size_t c = 0; c < batch; ++c)
+        for (std::size_t b = 0; b < nblocks; ++b) {
+            const auto& a = xq.row(c)[b];
+            p.d[b * stride + c] = load_half(a.d);
+            if constexpr (std::is_same<AFmt, q8_1>::value) p.s[b * stride + c] = load_half(a.s);
+            std::int32_t s = 0;
+            for (std::int8_t q : a.qs) s += q;
+            p.sum[b * stride + c] = s;
+        }
+    return p;
+}
+
+template <class WFmt, std::enable_if_t<avx2_matmul::ops<typename WFmt::block>::available, int> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
+               const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx2&) {
+    using WBlock = typename WFmt::block;
+    using O = avx2_matmul::ops<WBlock>;
+    if (r0 >= r1) return;
+    const std::size_t batch = p.xq.rows();
+    if (batch == 1) {  // GEMV: 8 weight rows per tile
+        float acc[8];
+        for (std::size_t rt = r0; rt < r1; rt += 8) avx2_matmul::row_tile<WBlock, 8, 1>(w, rt, r1 - 1, p, acc, out);
+        return;
+    }
+    std::vector<float> acc(8 * ((batch + O::tile_cols - 1) / O::tile_cols));
+    for (std::size_t rt = r0; rt < r1; rt += O::tile_rows)
+        avx2_matmul::row_tile<WBlock, O::tile_rows, O::tile_cols>(w, rt, r1 - 1, p, acc.data(), out);
+}
+
+}  // namespace lowbit::arch

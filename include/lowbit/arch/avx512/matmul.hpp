@@ -1,0 +1,127 @@
+#pragma once
+/// \file arch/avx512/matmul.hpp
+/// AVX-512 VNNI GEMM micro-kernel for the legacy weight formats (q8_0, q4_0, q4_1, q5_0, q5_1); the hooks are
+/// described in arch/scalar/matmul.hpp, the per-pair arithmetic in arch/avx2/matmul.hpp (the same here, so
+/// results are bit-identical to the AVX2 micro-kernels and GEMV, which this backend takes from AVX2).
+///
+/// Layout without horizontal reductions: a tile is 16 weight rows, one per int32 lane. Per block, the 16
+/// blocks' unsigned codes are transposed so that vector k holds dword k (codes 4k .. 4k+3) of every row; then
+/// for each activation row, 8 vpdpbusd with the activation's dword k broadcast leave each row's exact block
+/// sum in its lane. The transpose is paid once per weight block and shared by the whole batch.
+#include "../avx2/matmul.hpp"
+#include "intrin.hpp"
+
+#include <cstring>
+
+LOWBIT_AVX512_KERNELS_BEGIN
+
+namespace lowbit::arch {
+namespace vnni_matmul {
+
+/// A block's 32 codes as unsigned bytes for vpdpbusd (u8 x s8, exact int32 sums), and the zero point Z they
+/// carry (weight = d * (code - Z)): the nibble codes as they are, q8_0's signed codes plus 128.
+template <class WBlock>
+struct codes {
+    static constexpr int offset = avx2_matmul::ops<WBlock>::offset;
+    static LOWBIT_INLINE __m256i load(const WBlock& b) noexcept { return avx2_detail::unpack_codes(b); }
+};
+template <>
+struct codes<q8_0::block> {
+    static constexpr int offset = 128;
+    static LOWBIT_INLINE __m256i load(const q8_0::block& b) noexcept {
+        return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), _mm256_set1_epi8(-128));
+    }
+};
+
+/// 8 x 8 dword transpose: afterwards lane r of v[k] is what dword k of v[r] was.
+LOWBIT_INLINE void transpose8(__m256i (&v)[8]) noexcept {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; ++i) {  // t[2i], t[2i+1]: rows 2i, 2i+1 interleaved (dwords 0,1 | 4,5 and 2,3 | 6,7)
+        t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; ++h)  // u[4h + j]: dword j | j + 4 of rows 4h .. 4h+3
+        for (int j = 0; j < 2; ++j) {
+            u[4 * h + 2 * j] = _mm256_unpacklo_epi64(t[4 * h + j], t[4 * h + 2 + j]);
+            u[4 * h + 2 * j + 1] = _mm256_unpackhi_epi64(t[4 * h + j], t[4 * h + 2 + j]);
+        }
+    for (int j = 0; j < 4; ++j) {
+        v[j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x20);
+        v[j + 4] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x31);
+    }
+}
+
+/// Two 8-lane halves as one 16-lane vector.
+LOWBIT_INLINE __m512i join(__m256i lo, __m256i hi) noexcept {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+LOWBIT_INLINE __m512 join(__m256 lo, __m256 hi) noexcept {
+    return _mm512_castsi512_ps(join(_mm256_castps_si256(lo), _mm256_castps_si256(hi)));
+}
+
+/// Products of rows rt .. rt+15 (clamped to last; the extra lanes are computed and dropped) with every
+/// activation row; acc holds 16 floats per activation row.
+template <class WBlock, class AFmt>
+void tile16(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::size_t last,
+            const matmul_panel<AFmt>& p, float* acc, const matmul_output& out) {
+    constexpr int offset = codes<WBlock>::offset;
+    constexpr bool has_min = avx2_matmul::ops<WBlock>::has_min;
+    const std::size_t nblocks = w.blocks_per_row(), batch = p.xq.rows();
+    const WBlock* rows[16];
+    for (int r = 0; r < 16; ++r) rows[r] = w.row(std::min(rt + r, last));
+    std::fill(acc, acc + 16 * batch, 0.0f);
+
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        __m256i lo[8], hi[8];
+        for (int r = 0; r < 8; ++r) {
+            lo[r] = codes<WBlock>::load(rows[r][b]);
+            hi[r] = codes<WBlock>::load(rows[8 + r][b]);
+        }
+        transpose8(lo);
+        transpose8(hi);
+        __m512i wt[8];
+        for (int k = 0; k < 8; ++k) wt[k] = join(lo[k], hi[k]);
+        const __m512 dw = join(avx2_matmul::lane_halves<&WBlock::d, 1>(rows, b),
+                               avx2_matmul::lane_halves<&WBlock::d, 1>(rows + 8, b));
+        __m512 mw = _mm512_setzero_ps();
+        if constexpr (has_min)
+            mw = join(avx2_matmul::lane_halves<&WBlock::m, 1>(rows, b), avx2_matmul::lane_halves<&WBlock::m, 1>(rows + 8, b));
+        const std::size_t at = b * p.stride;
+        for (std::size_t c = 0; c < batch; ++c) {
+            std::int32_t a[8];
+            std::memcpy(a, p.xq.row(c)[b].qs, sizeof(a));
+            // Two chains of four: vpdpbusd's latency would otherwise bound a small batch.
+            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+            for (int k = 0; k < 8; k += 2) {
+                s0 = _mm512_dpbusd_epi32(s0, wt[k], _mm512_set1_epi32(a[k]));
+                s1 = _mm512_dpbusd_epi32(s1, wt[k + 1], _mm512_set1_epi32(a[k + 1]));
+            }
+            __m512i isum = _mm512_add_epi32(s0, s1);
+            if constexpr (offset != 0) isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(offset * p.sum[at + c]));
+            const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(p.d[at + c]));
+            __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, _mm512_loadu_ps(acc + 16 * c));
+            if constexpr (has_min) v = _mm512_fmadd_ps(mw, _mm512_set1_ps(p.s[at + c]), v);
+            _mm512_storeu_ps(acc + 16 * c, v);
+        }
+    }
+    for (std::size_t c = 0; c < batch; ++c)
+        for (std::size_t r = rt; r <= std::min(rt + 15, last); ++r) out.put(c, r, acc[16 * c + (r - rt)]);
+}
+
+}  // namespace vnni_matmul
+
+/// GEMM (batch >= 2) with tile16; GEMV with the AVX2 kernel (its 8-row tiles stream the weights better, and the
+/// per-pair sequence is the same).
+template <class WFmt, std::enable_if_t<avx2_matmul::ops<typename WFmt::block>::available, int> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
+               const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx512_vnni&) {
+    const std::size_t batch = p.xq.rows();
+    if (batch == 1 || r0 >= r1) return gemm_rows(w, r0, r1, p, out, avx2{});
+    std::vector<float> acc(16 * batch);
+    for (std::size_t rt = r0; rt < r1; rt += 16)
+        vnni_matmul::tile16<typename WFmt::block>(w, rt, r1 - 1, p, acc.data(), out);
+}
+
+}  // namespace lowbit::arch
+
+LOWBIT_AVX512_KERNELS_END

@@ -1,0 +1,68 @@
+#pragma once
+/// \file arch/scalar/matmul.hpp
+/// Matrix-product hooks behind lowbit::gemv / lowbit::gemm (matmul.hpp), and their generic version.
+///
+/// A backend speeds up a weight format by overloading two functions on (weight block, tag), as for the other
+/// kernels; the generic overloads below, taking `const scalar&`, serve every format and every other backend:
+///
+///   make_panel(const WBlock*, const_qmatrix_view<activation format> xq, const Tag&) -> panel
+///       Called once per product, before the work is split: reads the quantized activations (batch rows of K)
+///       and may precompute what every output row needs. The panel must stay valid while xq does.
+///   gemm_rows(const_qmatrix_view<weight format> w, std::size_t r0, std::size_t r1, const panel&,
+///             const matmul_output&, const Tag&)
+///       Computes out(c, r) = dot(row r of w, row c of xq) for r in [r0, r1) and every c < batch, and hands
+///       each one to out.put(c, r, value). Called concurrently on disjoint row ranges.
+///
+/// Thread-count invariance: the value of out(c, r) must not depend on r0, r1 or the batch size, only on the
+/// row and column it combines, so that any split of the rows gives bit-identical results.
+#include "../../view.hpp"
+#include "../backends.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace lowbit::arch {
+
+/// Where the products go: y(c, r) at y + c * stride + r (batch row c, output r), and how they are finished.
+/// put() rounds in a fixed order: v + bias[r] first, then (when accumulating) y(c, r) + that.
+struct matmul_output {
+    float* y;
+    std::size_t stride;       // floats between consecutive batch rows of y
+    const float* bias;        // nullptr, or one value per output r
+    bool accumulate;
+
+    void put(std::size_t c, std::size_t r, float v) const noexcept {
+        if (bias) v = v + bias[r];
+        float& out = y[c * stride + r];
+        out = accumulate ? out + v : v;
+    }
+};
+
+/// The generic panel: the activations themselves; each output is one dot_blocks call.
+template <class AFmt>
+struct dot_panel {
+    const_qmatrix_view<AFmt> xq;
+};
+
+template <class WBlock>
+dot_panel<typename WBlock::format::activation> make_panel(
+    const WBlock*, const_qmatrix_view<typename WBlock::format::activation> xq, const scalar&) {
+    return {xq};
+}
+
+/// dot_blocks(row r, row c, Tag) for every pair, visited in tiles of 4 x 4 so that each weight row is read
+/// from cache (not memory) for the later activation rows. Tag is the backend the call came from: its
+/// dot_blocks is used (the tag's best overload), even though this gemm_rows is the generic one.
+template <class WFmt, class AFmt, class Tag>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
+               const dot_panel<AFmt>& panel, const matmul_output& out, const Tag& tag) {
+    constexpr std::size_t tile = 4;
+    const std::size_t batch = panel.xq.rows(), nblocks = w.blocks_per_row();
+    for (std::size_t rt = r0; rt < r1; rt += tile)
+        for (std::size_t ct = 0; ct < batch; ct += tile)
+            for (std::size_t r = rt; r < std::min(rt + tile, r1); ++r)
+                for (std::size_t c = ct; c < std::min(ct + tile, batch); ++c)
+                    out.put(c, r, dot_blocks(w.row(r), panel.xq.row(c), nblocks, tag));
+}
+
+}  // namespace lowbit::arch

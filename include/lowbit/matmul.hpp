@@ -1,0 +1,151 @@
+#pragma once
+/// \file matmul.hpp
+/// Products of quantized weights with float activations: gemv (one activation vector, e.g. one token) and
+/// gemm (a batch of activation rows, e.g. a prompt). Include the kernels of the weight formats you use
+/// (<lowbit/q4.hpp>, ... or <lowbit/lowbit.hpp>) as well as this header.
+///
+/// Arithmetic. W is rows x K in a weight format Fmt. Activations are quantized to Fmt::activation (q8_0 or
+/// q8_1), as GGUF runtimes do, and each output is the dot product of a weight row with a quantized activation
+/// row: exact integer sums per block, scaled and summed in float. The error against the float
+/// product of the dequantized weights is dominated by the activation rounding (see tests/test_matmul.cpp).
+///
+/// Results do not depend on the executor or its thread count: the rows of W are split into contiguous
+/// ranges, and each output is computed by the same operations whatever the split (bit-identical). Backends
+/// with a micro-kernel for a format (arch/avx2/matmul.hpp: q4_0, q8_0) may differ from the generic
+/// one-dot_blocks-per-output path by float summation order only (within the dot tolerance of api.hpp).
+///
+/// Shapes are checked and raise lowbit::error; y must not overlap x, W or the bias.
+#include "api.hpp"
+#include "arch/scalar/matmul.hpp"
+#include "thread_pool.hpp"
+#if defined(LOWBIT_HAVE_AVX2)
+#include "arch/avx2/matmul.hpp"
+#endif
+#if defined(LOWBIT_HAVE_AVX512_VNNI)
+#include "arch/avx512/matmul.hpp"
+#endif
+
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace lowbit {
+
+struct matmul_options {
+    /// nullptr, or rows(W) floats added to every output row: y = W x + bias.
+    const float* bias = nullptr;
+    /// y += W x (+ bias) instead of y = W x (+ bias).
+    bool accumulate = false;
+};
+
+namespace detail {
+
+template <class E, class = void>
+struct has_size : std::false_type {};
+template <class E>
+struct has_size<E, std::void_t<decltype(std::declval<const E&>().size())>> : std::true_type {};
+
+/// Threads behind an executor; an executor without size() is assumed to have many (the tasks are then
+/// only bounded by the work).
+template <class E>
+std::size_t executor_threads(const E& exec) {
+    if constexpr (has_size<E>::value) return static_cast<std::size_t>(exec.size());
+    else return 64;
+}
+
+/// Calls fn(r0, r1) for contiguous row ranges covering [0, rows): one range per task. Ranges are multiples
+/// of 16 rows (so the SIMD row tiles, 4 to 16 rows, stay whole), at least min_task_bytes of weights each (so that small
+/// products do not pay for synchronization), and about 4 per thread (for balance).
+template <class Executor, class Fn>
+void for_row_ranges(Executor& exec, std::size_t rows, std::size_t bytes_per_row, Fn fn) {
+    constexpr std::size_t granule = 16, min_task_bytes = std::size_t(1) << 16;
+    if (rows == 0) return;
+    const std::size_t by_work = std::max<std::size_t>(1, rows * bytes_per_row / min_task_bytes);
+    const std::size_t threads = executor_threads(exec);
+    const std::size_t ntasks = std::min({by_work, threads <= 1 ? 1 : 4 * threads, (rows + granule - 1) / granule});
+    const std::size_t chunk = ((rows + ntasks - 1) / ntasks + granule - 1) / granule * granule;
+    exec((rows + chunk - 1) / chunk, [&](std::size_t t) { fn(t * chunk, std::min(rows, (t + 1) * chunk)); });
+}
+
+template <class Fmt, class Executor, class Backend>
+void run_matmul(const_qmatrix_view<Fmt> w, const_qmatrix_view<typename Fmt::activation> xq,
+                const arch::matmul_output& out, Executor& exec) {
+    check_backend<Backend>();
+    const auto panel = make_panel(static_cast<const typename Fmt::block*>(nullptr), xq, Backend{});
+    // Weight bytes per row times the batch: the work a row carries.
+    const std::size_t bytes_per_row = const_qmatrix_view<Fmt>::row_bytes(w.cols()) * std::max<std::size_t>(1, xq.rows());
+    for_row_ranges(exec, w.rows(), bytes_per_row,
+                   [&](std::size_t r0, std::size_t r1) { gemm_rows(w, r0, r1, panel, out, Backend{}); });
+}
+
+template <class Fmt>
+std::string shape(const const_qmatrix_view<Fmt>& m) {
+    return std::to_string(m.rows()) + "x" + std::to_string(m.cols());
+}
+template <class T>
+std::string shape(const matrix_view<T>& m) {
+    return std::to_string(m.rows()) + "x" + std::to_string(m.cols());
+}
+
+template <class Fmt, class XView, class T>
+void check_gemm_shapes(const const_qmatrix_view<Fmt>& w, const XView& x, const matrix_view<T>& y) {
+    if (x.cols() != w.cols() || y.rows() != x.rows() || y.cols() != w.rows())
+        raise(std::string("gemm(") + Fmt::name() + "): W is " + shape(w) + ", X is " + shape(x) + " and Y is " +
+              shape(y) + "; needs X batch x " + std::to_string(w.cols()) + " and Y batch x " +
+              std::to_string(w.rows()));
+}
+
+template <class Fmt>
+void check_gemv_pointers(const const_qmatrix_view<Fmt>& w, bool x_set, bool y_set) {
+    if ((w.cols() != 0 && !x_set) || (w.rows() != 0 && !y_set))
+        raise(std::string("gemv(") + Fmt::name() + "): null x or y for W of " + shape(w));
+}
+
+}  // namespace detail
+
+/// y = W xq (+ bias), or y += ... with opt.accumulate. xq: cols(W) / block_size blocks of Fmt::activation (e.g. from
+/// quantize_row, reused for several weight matrices); y: rows(W) floats.
+template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
+void gemv(const_qmatrix_view<Fmt> w, const typename Fmt::activation::block* xq, float* y,
+          const matmul_options& opt = {}, Executor&& exec = {}, Backend = {}) {
+    detail::check_gemv_pointers(w, xq != nullptr, y != nullptr);
+    const const_qmatrix_view<typename Fmt::activation> xv(xq, 1, w.cols());
+    detail::run_matmul<Fmt, std::remove_reference_t<Executor>, Backend>(
+        w, xv, arch::matmul_output{y, w.rows(), opt.bias, opt.accumulate}, exec);
+}
+
+/// y = W x (+ bias): x (cols(W) floats) is quantized to Fmt::activation first (raises on NaN or Inf, as
+/// quantize_row); y: rows(W) floats.
+template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
+void gemv(const_qmatrix_view<Fmt> w, const float* x, float* y, const matmul_options& opt = {},
+          Executor&& exec = {}, Backend backend = {}) {
+    detail::check_gemv_pointers(w, x != nullptr, y != nullptr);
+    std::vector<typename Fmt::activation::block> xq(w.blocks_per_row());
+    quantize_row(x, w.cols(), xq.data(), backend);
+    gemv(w, xq.data(), y, opt, std::forward<Executor>(exec), backend);
+}
+
+/// Y = Xq W^T (+ bias on every row), or Y += ...: Xq is batch x cols(W) in Fmt::activation, Y batch x rows(W).
+template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
+void gemm(const_qmatrix_view<Fmt> w, const_qmatrix_view<typename Fmt::activation> xq, matrix_view<float> y,
+          const matmul_options& opt = {}, Executor&& exec = {}, Backend = {}) {
+    detail::check_gemm_shapes(w, xq, y);
+    if (xq.rows() == 0) return;
+    detail::run_matmul<Fmt, std::remove_reference_t<Executor>, Backend>(
+        w, xq, arch::matmul_output{y.data(), y.row_stride(), opt.bias, opt.accumulate}, exec);
+}
+
+/// Y = X W^T (+ bias): each row of X (batch x cols(W) floats) is quantized to Fmt::activation first.
+template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
+void gemm(const_qmatrix_view<Fmt> w, matrix_view<const float> x, matrix_view<float> y,
+          const matmul_options& opt = {}, Executor&& exec = {}, Backend backend = {}) {
+    detail::check_gemm_shapes(w, x, y);
+    using ablock = typename Fmt::activation::block;
+    std::vector<ablock> xq(x.rows() * w.blocks_per_row());
+    const qmatrix_view<typename Fmt::activation> xv(xq.data(), x.rows(), x.cols());
+    quantize(x, xv, backend);
+    gemm(w, const_qmatrix_view<typename Fmt::activation>(xv), y, opt, std::forward<Executor>(exec), backend);
+}
+
+}  // namespace lowbit

@@ -1,0 +1,277 @@
+// gemv / gemm on every backend: against Eigen's float product (a derived error bound), against the generic
+// one-dot_blocks-per-output path (bit-exact where the backend has no micro-kernel for the format; otherwise
+// bit-exact against the micro-kernels' documented per-pair FMA sequence and within the dot bound), and
+// invariance to the executor: thread counts 1, 2, 3, 7 and task order give bit-identical results.
+#include "test_common.hpp"
+
+#include <lowbit/matmul.hpp>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+
+using namespace lowbit_test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// W (rows x K) and X (batch x K) from N(0, 1), W quantized to Fmt and dequantized, X quantized row by row.
+template <class Fmt>
+struct problem {
+    using wblock = typename Fmt::block;
+    using ablock = typename Fmt::activation::block;
+    std::size_t rows, batch, k;
+    row_major w, wd, x;
+    std::vector<wblock> wq;
+    std::vector<ablock> xq;
+
+    problem(std::size_t rows_, std::size_t batch_, std::size_t nblocks, std::uint32_t seed)
+        : rows(rows_), batch(batch_), k(nblocks * Fmt::block_size), w(rows_, k), wd(rows_, k), x(batch_, k),
+          wq(rows_ * nblocks), xq(batch_ * nblocks) {
+        fill(w.data(), w.size(), data_kind::normal, seed);
+        fill(x.data(), x.size(), data_kind::normal, seed + 1);
+        lowbit::quantize(lowbit::matrix_view<const float>(w), qw(), backend{});
+        lowbit::dequantize(cw(), lowbit::matrix_view<float>(wd), backend{});
+        lowbit::quantize(lowbit::matrix_view<const float>(x), qx(), backend{});
+    }
+    lowbit::qmatrix_view<Fmt> qw() { return {wq.data(), rows, k}; }
+    lowbit::const_qmatrix_view<Fmt> cw() const { return {wq.data(), rows, k}; }
+    lowbit::qmatrix_view<typename Fmt::activation> qx() { return {xq.data(), batch, k}; }
+    lowbit::const_qmatrix_view<typename Fmt::activation> cx() const { return {xq.data(), batch, k}; }
+    const wblock* wrow(std::size_t r) const { return wq.data() + r * (k / Fmt::block_size); }
+    const ablock* xrow(std::size_t c) const { return xq.data() + c * (k / Fmt::block_size); }
+};
+
+/// True when the backend has a matmul micro-kernel for Fmt (its panel is not the generic one).
+template <class Fmt>
+constexpr bool has_micro_kernel() {
+    using panel = decltype(make_panel(static_cast<const typename Fmt::block*>(nullptr),
+                                      std::declval<lowbit::const_qmatrix_view<typename Fmt::activation>>(),
+                                      backend{}));
+    return !std::is_same<panel, lowbit::arch::dot_panel<typename Fmt::activation>>::value;
+}
+
+template <class Block, class = void>
+struct has_min_field : std::false_type {};
+template <class Block>
+struct has_min_field<Block, std::void_t<decltype(std::declval<Block&>().m)>> : std::true_type {};
+
+/// The micro-kernels' per-pair sequence (arch/avx2/matmul.hpp): acc = fma(float(isum_b), d_w * d_a, acc), then
+/// acc = fma(m_w, s_a, acc) for the formats with a min. The exact isum_b is the scalar reference's block dot with
+/// both scales set to 1 and the min set to 0.
+template <class WBlock, class ABlock>
+float fma_sequence(const WBlock* w, const ABlock* a, std::size_t nblocks) {
+    float acc = 0.0f;
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        WBlock wb = w[b];
+        ABlock ab = a[b];
+        wb.d.set_bits(0x3C00);
+        ab.d.set_bits(0x3C00);
+        if constexpr (has_min_field<WBlock>::value) wb.m.set_bits(0);
+        const float isum = lowbit::arch::dot_blocks(&wb, &ab, 1, lowbit::scalar{});
+        acc = std::fma(isum, lowbit::load_half(w[b].d) * lowbit::load_half(a[b].d), acc);
+        if constexpr (has_min_field<WBlock>::value)
+            acc = std::fma(lowbit::load_half(w[b].m), lowbit::load_half(a[b].s), acc);
+    }
+    return acc;
+}
+
+/// Runs a gemm on a y with padded rows (stride rows + 3, padding must stay untouched); returns y densely.
+template <class Fmt, class Exec>
+row_major run_gemm(const problem<Fmt>& p, const lowbit::matmul_options& opt, Exec&& exec,
+                   const row_major* y0 = nullptr) {
+    const std::size_t stride = p.rows + 3;
+    std::vector<float> y(p.batch * stride, -7.0f);
+    if (y0)
+        for (std::size_t c = 0; c < p.batch; ++c)
+            for (std::size_t r = 0; r < p.rows; ++r) y[c * stride + r] = (*y0)(c, r);
+    lowbit::gemm(p.cw(), p.cx(), lowbit::matrix_view<float>(y.data(), p.batch, p.rows, stride), opt,
+                 std::forward<Exec>(exec), backend{});
+    row_major out(p.batch, p.rows);
+    for (std::size_t c = 0; c < p.batch; ++c) {
+        for (std::size_t r = 0; r < p.rows; ++r) out(c, r) = y[c * stride + r];
+        for (std::size_t r = p.rows; r < stride; ++r) REQUIRE(y[c * stride + r] == -7.0f);
+    }
+    return out;
+}
+
+constexpr std::size_t shape_sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17};
+
+}  // namespace
+
+// Error bound against the float product y_ref = X Wd^T (Wd = dequantized W; weight rounding is not measured).
+// Activations (blocks of B values): x~_j = d' q_j with q_j = round(x_j / d), d = amax_block / 127 and d' the
+// stored scale (fp16: |d' - d| <= 2^-11 d; q8_K's float: d' = d), so |x~_j - x_j| <= d (1/2 + 127 * 2^-11)
+// and, with amax_block <= ||x_block||_2, ||x~ - x||_2 <= sqrt(B) (1/2 + 127 * 2^-11) / 127 ||x||_2
+// (= 3.21 * 2^-7 ||x||_2 for B = 32). By Cauchy-Schwarz
+//   |y - y_ref| <= 1.01 sqrt(B) 0.5625 / 127 ||w_row||_2 ||x||_2 + float rounding,
+// the rounding (products of scales, block sums in lowbit, K sums in Eigen) below 2 (K + 8) 2^-24 ||w|| ||x||.
+// q8_1 (for q4_1, q5_1) also stores s = fp16(d * sum q), off from d' * sum q by <= 2^-10 |d sum q|, which the
+// weight min m multiplies: + 2^-9 sum over blocks |m_b| ||x_b||_1.
+TEMPLATE_LIST_TEST_CASE("gemm and gemv against Eigen's float product, and against the generic path",
+                        "[matmul]", weight_formats) {
+    using Fmt = TestType;
+    const std::size_t rows = GENERATE(from_range(std::begin(shape_sizes), std::end(shape_sizes)));
+    const std::size_t batch = GENERATE(1, 2, 3, 5, 8, 9, 17);
+    const std::size_t nblocks = GENERATE(range(1, 10));
+    problem<Fmt> p(rows, batch, nblocks, static_cast<std::uint32_t>(rows * 1000 + batch * 10 + nblocks));
+    CAPTURE(Fmt::name(), rows, batch, nblocks);
+
+    const row_major y = run_gemm(p, {}, lowbit::serial_executor{});
+    const row_major y_ref = p.x * p.wd.transpose();
+    for (std::size_t c = 0; c < batch; ++c)
+        for (std::size_t r = 0; r < rows; ++r) {
+            const double norms = static_cast<double>(p.w.row(r).norm()) * p.x.row(c).norm();
+            const double activation_rounding = 1.01 * std::sqrt(double(Fmt::activation::block_size)) * 0.5625 / 127;
+            double bound = (activation_rounding + 2.0 * (p.k + 8) * std::ldexp(1.0, -24)) * norms;
+            if constexpr (std::is_same<typename Fmt::activation, lowbit::q8_1>::value)
+                for (std::size_t b = 0; b < nblocks; ++b)
+                    bound += std::ldexp(1.0, -9) * std::fabs(lowbit::load_half(p.wrow(r)[b].m)) *
+                             p.x.row(c).segment(b * 32, 32).template lpNorm<1>();
+            CAPTURE(c, r, y(c, r), y_ref(c, r), bound);
+            REQUIRE(std::fabs(static_cast<double>(y(c, r)) - y_ref(c, r)) <= bound);
+        }
+
+    for (std::size_t c = 0; c < batch; ++c)
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float generic = lowbit::arch::dot_blocks(p.wrow(r), p.xrow(c), nblocks, backend{});
+            CAPTURE(c, r, y(c, r), generic);
+            if constexpr (!has_micro_kernel<Fmt>()) {
+                REQUIRE(same_float(y(c, r), generic));
+            } else {
+                REQUIRE(same_float(y(c, r), fma_sequence(p.wrow(r), p.xrow(c), nblocks)));
+                // The dot bound of api.hpp, for each of the two against the scalar reference; the d-term and
+                // the min term count separately, since they may cancel.
+                double magnitude = 0.0;
+                for (std::size_t b = 0; b < nblocks; ++b) {
+                    auto d_only = p.wrow(r)[b], min_only = d_only;
+                    min_only.d.set_bits(0);
+                    if constexpr (has_min_field<decltype(d_only)>::value) d_only.m.set_bits(0);
+                    for (const auto& part : {d_only, min_only})
+                        magnitude += std::fabs(lowbit::arch::dot_blocks(&part, p.xrow(c) + b, 1, lowbit::scalar{}));
+                }
+                const double bound = 4.0 * static_cast<double>(nblocks + 2) * std::ldexp(1.0, -24) * magnitude;
+                REQUIRE(std::fabs(static_cast<double>(y(c, r)) - generic) <= bound);
+            }
+        }
+
+    // gemv of each activation row is the same row of gemm, bit for bit; float and quantized inputs agree.
+    std::vector<float> yv(rows), yq(rows);
+    for (std::size_t c = 0; c < batch; ++c) {
+        lowbit::gemv(p.cw(), p.x.row(c).data(), yv.data(), {}, lowbit::serial_executor{}, backend{});
+        lowbit::gemv(p.cw(), p.xrow(c), yq.data(), {}, lowbit::serial_executor{}, backend{});
+        for (std::size_t r = 0; r < rows; ++r) {
+            CAPTURE(c, r);
+            REQUIRE(same_float(yv[r], y(c, r)));
+            REQUIRE(same_float(yq[r], y(c, r)));
+        }
+    }
+    row_major yf(batch, rows);
+    lowbit::gemm(p.cw(), lowbit::matrix_view<const float>(p.x), lowbit::matrix_view<float>(yf), {},
+                 lowbit::serial_executor{}, backend{});
+    REQUIRE(std::memcmp(yf.data(), y.data(), sizeof(float) * y.size()) == 0);
+}
+
+TEMPLATE_LIST_TEST_CASE("bias and accumulate: y = y0 + (Wx + bias), rounded in that order", "[matmul]",
+                        weight_formats) {
+    using Fmt = TestType;
+    const std::size_t rows = GENERATE(1, 9, 17), batch = GENERATE(1, 4, 7);
+    problem<Fmt> p(rows, batch, 3, static_cast<std::uint32_t>(rows + 100 * batch));
+    std::vector<float> bias(rows);
+    fill(bias.data(), rows, data_kind::normal, 5);
+    row_major y0(batch, rows);
+    fill(y0.data(), y0.size(), data_kind::normal, 6);
+
+    const row_major plain = run_gemm(p, {}, lowbit::serial_executor{});
+    const row_major biased = run_gemm(p, {bias.data(), false}, lowbit::serial_executor{});
+    const row_major accumulated = run_gemm(p, {nullptr, true}, lowbit::serial_executor{}, &y0);
+    const row_major both = run_gemm(p, {bias.data(), true}, lowbit::serial_executor{}, &y0);
+    for (std::size_t c = 0; c < batch; ++c)
+        for (std::size_t r = 0; r < rows; ++r) {
+            CAPTURE(c, r);
+            REQUIRE(same_float(biased(c, r), plain(c, r) + bias[r]));
+            REQUIRE(same_float(accumulated(c, r), y0(c, r) + plain(c, r)));
+            REQUIRE(same_float(both(c, r), y0(c, r) + (plain(c, r) + bias[r])));
+        }
+    std::vector<float> yv(y0.row(0).data(), y0.row(0).data() + rows);
+    lowbit::gemv(p.cw(), p.x.row(0).data(), yv.data(), {bias.data(), true}, lowbit::serial_executor{}, backend{});
+    for (std::size_t r = 0; r < rows; ++r) REQUIRE(same_float(yv[r], both(0, r)));
+}
+
+namespace {
+/// An executor without size() that runs its tasks last to first.
+struct reverse_executor {
+    template <class F>
+    void operator()(std::size_t ntasks, F&& task) const {
+        for (std::size_t i = ntasks; i-- > 0;) task(i);
+    }
+};
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("thread counts 1, 2, 3, 7 and task order give bit-identical results", "[matmul][threads]",
+                        weight_formats) {
+    using Fmt = TestType;
+    const std::size_t batch = GENERATE(1, 5);
+    problem<Fmt> p(203, batch, 96, static_cast<std::uint32_t>(batch));  // several 64 KiB tasks
+    const row_major want = run_gemm(p, {}, lowbit::serial_executor{});
+    for (unsigned threads : {1u, 2u, 3u, 7u}) {
+        lowbit::thread_pool pool(threads);
+        REQUIRE(pool.size() == threads);
+        const row_major got = run_gemm(p, {}, pool);
+        CAPTURE(threads);
+        REQUIRE(std::memcmp(got.data(), want.data(), sizeof(float) * want.size()) == 0);
+        std::vector<float> yv(p.rows);
+        lowbit::gemv(p.cw(), p.x.row(0).data(), yv.data(), {}, pool, backend{});
+        REQUIRE(std::memcmp(yv.data(), want.row(0).data(), sizeof(float) * p.rows) == 0);
+    }
+    const row_major reversed = run_gemm(p, {}, reverse_executor{});
+    REQUIRE(std::memcmp(reversed.data(), want.data(), sizeof(float) * want.size()) == 0);
+}
+
+TEST_CASE("thread_pool runs every task once and rethrows the first exception", "[matmul][threads]") {
+    lowbit::thread_pool pool(3);
+    std::vector<std::atomic<int>> hits(1000);
+    for (int round = 0; round < 20; ++round) pool(hits.size(), [&](std::size_t i) { ++hits[i]; });
+    for (auto& h : hits) REQUIRE(h.load() == 20);
+    REQUIRE_THROWS_WITH(pool(100, [](std::size_t i) {
+        if (i == 42) throw std::runtime_error("task 42");
+    }),
+                        "task 42");
+    int after = 0;
+    pool(1, [&](std::size_t) { ++after; });  // still usable
+    REQUIRE(after == 1);
+    pool(0, [](std::size_t) { FAIL("no task expected"); });
+}
+
+TEST_CASE("gemm and gemv raise lowbit::error on bad shapes and null pointers", "[matmul][errors]") {
+    problem<lowbit::q4_0> p(3, 2, 2, 1);
+    std::vector<float> y(64), x(64);
+    using lowbit::matrix_view;
+    REQUIRE_THROWS_WITH(lowbit::gemm(p.cw(), matrix_view<const float>(x.data(), 2, 32), matrix_view<float>(y.data(), 2, 3),
+                                     {}, lowbit::serial_executor{}, backend{}),
+                        Contains("gemm(q4_0)") && Contains("W is 3x64, X is 2x32 and Y is 2x3"));
+    REQUIRE_THROWS_WITH(lowbit::gemm(p.cw(), p.cx(), matrix_view<float>(y.data(), 2, 4), {}, lowbit::serial_executor{},
+                                     backend{}),
+                        Contains("Y is 2x4") && Contains("Y batch x 3"));
+    REQUIRE_THROWS_WITH(lowbit::gemm(p.cw(), p.cx(), matrix_view<float>(y.data(), 3, 3), {}, lowbit::serial_executor{},
+                                     backend{}),
+                        Contains("Y is 3x3"));
+    REQUIRE_THROWS_WITH(lowbit::gemv(p.cw(), static_cast<const float*>(nullptr), y.data(), {},
+                                     lowbit::serial_executor{}, backend{}),
+                        Contains("gemv(q4_0): null x or y for W of 3x64"));
+    REQUIRE_THROWS_WITH(lowbit::gemv(p.cw(), p.xrow(0), nullptr, {}, lowbit::serial_executor{}, backend{}),
+                        Contains("null x or y"));
+    x[5] = std::nanf("");
+    REQUIRE_THROWS_WITH(lowbit::gemv(p.cw(), x.data(), y.data(), {}, lowbit::serial_executor{}, backend{}),
+                        Contains("input 5"));
+    x[5] = 0.0f;
+    // Empty products are fine: no rows, or K = 0 (y = bias).
+    const float bias[3] = {1.0f, 2.0f, 3.0f};
+    lowbit::gemv(lowbit::const_qmatrix_view<lowbit::q4_0>(nullptr, 3, 0), x.data(), y.data(), {bias},
+                 lowbit::serial_executor{}, backend{});
+    REQUIRE((y[0] == 1.0f && y[1] == 2.0f && y[2] == 3.0f));
+    lowbit::gemm(lowbit::const_qmatrix_view<lowbit::q4_0>(nullptr, 0, 64), matrix_view<const float>(x.data(), 1, 64),
+                 matrix_view<float>(nullptr, 1, 0), {}, lowbit::serial_executor{}, backend{});
+}
