@@ -2,6 +2,7 @@
 # Tests of the `lowbit` command-line tool (tools/cli.hpp), run by ctest:
 #   test_cli.sh MODE DATA_DIR WORK_DIR [--no-memory-limit] LOWBIT_COMMAND...
 # MODE golden: `lowbit quantize` / `dequantize` reproduce every gguf golden file in DATA_DIR byte for byte;
+#      --method and --importance, and `lowbit error`'s statistics (those of quantize + dequantize);
 #      errors: every bad input gives its exit status and message, and leaves no output file behind;
 #      stream: rows longer than the tool's 4 MiB buffers, NaN reported by row, and bounded memory on a large input.
 # LOWBIT_COMMAND may start with an emulator (qemu-aarch64 ... path/to/lowbit). --no-memory-limit skips the
@@ -40,6 +41,12 @@ expect() {
 # Writes the float32 NaN 0x7FC00000 as value INDEX of FILE, in place.
 poke_nan() { printf '\x00\x00\xc0\x7f' | dd of="$1" bs=4 seek="$2" conv=notrunc status=none; }
 
+# Writes COUNT float32 1.0 to FILE: importance weights that weigh every column alike.
+ones() { for ((i = 0; i < $2; ++i)); do printf '\x00\x00\x80\x3f'; done >"$1"; }
+
+# stat_of FILE KEY: the value of KEY in `lowbit error`'s output FILE.
+stat_of() { awk -v key="$2" '$1 == key {print $2}' "$1"; }
+
 case $mode in
 golden)
   known=$("${lowbit[@]}" formats | awk '!/^#/ {print $1}')
@@ -63,6 +70,37 @@ golden)
   "${lowbit[@]}" quantize --format=Q4_0 --cols=1024 - - <"$data/q4_0.input.f32" >pipe.bin
   cmp pipe.bin "$data/q4_0.gguf.bin" || fail "quantize through pipes differs from gguf"
   [[ $checked -ge 5 ]] || fail "only $checked formats were checked against gguf's quantizer"
+
+  # --method rtn is the default; search with all-1 importance is search without importance.
+  in=$data/q4_0.input.f32
+  "${lowbit[@]}" quantize --format q4_0 --cols 256 --method rtn "$in" rtn.bin
+  cmp rtn.bin "$data/q4_0.gguf.bin" || fail "quantize --method rtn differs from gguf"
+  ones ones.f32 256
+  "${lowbit[@]}" quantize --format q4_K --cols 256 --method search "$in" search.bin
+  "${lowbit[@]}" quantize --format q4_K --cols 256 --method=search --importance=ones.f32 "$in" search_ones.bin
+  cmp search.bin search_ones.bin || fail "quantize --method search: importance of all 1 changed the blocks"
+  cmp -s search.bin <("${lowbit[@]}" quantize --format q4_K --cols 256 "$in" -) && fail "search gave rtn's q4_K blocks"
+
+  # error prints every statistic; its RMSE is that of quantize + dequantize (recomputed here with od and awk),
+  # its weighted RMSE with weights of 1 the plain RMSE, and search's SNR is at least rtn's.
+  "${lowbit[@]}" error --format q4_K --cols 256 --method search --importance ones.f32 "$in" >search.txt
+  for key in format method values bits_per_weight rmse max_abs_error snr_db weighted_rmse; do
+    [[ -n $(stat_of search.txt $key) ]] || fail "error output lacks $key: $(cat search.txt)"
+  done
+  [[ $(stat_of search.txt bits_per_weight) == 4.5 && $(stat_of search.txt values) == 5120 ]] || fail "error: $(cat search.txt)"
+  [[ $(stat_of search.txt weighted_rmse) == $(stat_of search.txt rmse) ]] || fail "weighted RMSE with weights 1 != RMSE"
+  "${lowbit[@]}" dequantize --format q4_K --cols 256 search.bin search.f32
+  paste <(od -An -v -w4 -f "$in") <(od -An -v -w4 -f search.f32) |
+    awk -v got="$(stat_of search.txt rmse)" '{e = $1 - $2; s += e * e; n++}
+      END {want = sqrt(s / n); exit !(n == 5120 && (got - want)^2 <= (1e-5 * want)^2)}' ||
+    fail "error's RMSE $(stat_of search.txt rmse) is not that of quantize + dequantize"
+  for fmt in q4_0 q4_K q2_K q8_0; do
+    "${lowbit[@]}" error --format $fmt --cols 256 "$in" >rtn.txt
+    "${lowbit[@]}" error --format $fmt --cols 256 --method search "$in" >search.txt
+    [[ -z $(stat_of rtn.txt weighted_rmse) ]] || fail "error printed a weighted RMSE without --importance"
+    awk -v s="$(stat_of search.txt snr_db)" -v r="$(stat_of rtn.txt snr_db)" 'BEGIN {exit !(s >= r && r > 5)}' ||
+      fail "$fmt: search's SNR $(stat_of search.txt snr_db) dB < rtn's $(stat_of rtn.txt snr_db) dB"
+  done
   ;;
 
 errors)
@@ -104,6 +142,26 @@ errors)
   printf '\x00\x00\x80\x7f' >inf.f32
   head -c 124 /dev/zero >>inf.f32
   expect 1 "input 0 is inf" quantize --format q8_0 --cols 32 inf.f32 out.bin
+  expect 1 "'nan.f32', row 3: fake_quantize_row(q4_0): input 17 is nan" error --format q4_0 --cols 256 nan.f32
+  : >empty.f32
+  expect 1 "'empty.f32' holds no rows" error --format q4_0 --cols 256 empty.f32
+  expect 2 "expected IN path" error --format q4_0 --cols 256
+  expect 2 "too many arguments: 'extra' after IN" error --format q4_0 --cols 256 "$in" extra
+  expect 2 "--method: 'best' is not rtn or search" quantize --format q4_0 --cols 256 --method best "$in" out.bin
+  expect 2 "--method search supports the weight formats only, not q8_1" error --format q8_1 --cols 256 --method search "$in"
+  expect 2 "'dequantize' takes no --method" dequantize --format q4_0 --cols 256 --method rtn "$in" out.bin
+  expect 2 "--importance needs a value" error --format q4_0 --cols 256 "$in" --importance
+  ones ones.f32 256
+  head -c 1020 ones.f32 >short.f32
+  cat ones.f32 ones.f32 >long.f32
+  for w in short.f32 long.f32; do
+    expect 1 "importance file '$w' must hold exactly 256 float32 weights (1024 bytes), one per column" \
+      quantize --format q4_0 --cols 256 --method search --importance $w "$in" out.bin
+  done
+  expect 1 "cannot open 'no_weights.f32' for reading" error --format q4_0 --cols 256 --importance no_weights.f32 "$in"
+  poke_nan ones.f32 7
+  expect 1 "importance file 'ones.f32': weight 7 is nan; weights must be finite and >= 0" \
+    quantize --format q4_K --cols 256 --importance ones.f32 "$in" out.bin
   [[ ! -e out.bin ]] || fail "a failed run left out.bin behind"
   "${lowbit[@]}" --help | grep -q "usage: lowbit quantize" || fail "--help prints no usage"
   "${lowbit[@]}" quantize --help | grep -q "usage: lowbit quantize" || fail "quantize --help prints no usage"

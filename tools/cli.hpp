@@ -3,8 +3,11 @@
 /// The `lowbit` command-line tool, as a function that a test or a fuzzer can call: run() never exits and
 /// never throws; it reports on `err` and returns the exit status.
 ///
-///   lowbit quantize   --format FMT --cols N IN OUT   raw little-endian float32 rows of N values -> packed blocks
+///   lowbit quantize   --format FMT --cols N [--method rtn|search] [--importance FILE] IN OUT
+///                                                    raw little-endian float32 rows of N values -> packed blocks
 ///   lowbit dequantize --format FMT --cols N IN OUT   packed blocks -> float32 rows of N values
+///   lowbit error      --format FMT --cols N [--method rtn|search] [--importance FILE] IN
+///                                                    the error of quantizing IN: RMSE, max |error|, SNR
 ///   lowbit formats                                   one line per format: name, block size, bytes per block,
 ///                                                    bits per weight
 ///   lowbit --version | --help
@@ -19,32 +22,41 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <cmath>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace lowbit::cli {
 
-/// What the tool needs to know about one format, with its quantize and dequantize kernels on the default
-/// backend. `quantize` and `dequantize` take n values (a multiple of block_size) and throw lowbit::error.
+/// What the tool needs to know about one format, with its kernels on the default backend. The kernels take n
+/// values (a multiple of block_size) and throw lowbit::error; `fake_quantize` is lowbit::fake_quantize_row.
 struct format_entry {
     const char* name;
     std::size_t block_size;
     std::size_t block_bytes;
     double bits_per_weight;
-    void (*quantize)(const float* x, std::size_t n, void* y);
+    bool has_search;  // supports quant_method::search
+    void (*quantize)(const float* x, std::size_t n, void* y, const quant_options& options);
     void (*dequantize)(const void* x, std::size_t n, float* y);
+    void (*fake_quantize)(const float* x, std::size_t n, float* y, const quant_options& options);
 };
 
 namespace detail {
 template <class Fmt>
 format_entry entry_of() {
     using block = typename Fmt::block;
-    return {Fmt::name(), Fmt::block_size, Fmt::block_bytes, Fmt::bits_per_weight,
-            [](const float* x, std::size_t n, void* y) { quantize_row(x, n, static_cast<block*>(y)); },
-            [](const void* x, std::size_t n, float* y) { dequantize_row(static_cast<const block*>(x), n, y); }};
+    return {Fmt::name(), Fmt::block_size, Fmt::block_bytes, Fmt::bits_per_weight, has_search<Fmt>,
+            [](const float* x, std::size_t n, void* y, const quant_options& options) {
+                quantize_row(x, n, static_cast<block*>(y), options);
+            },
+            [](const void* x, std::size_t n, float* y) { dequantize_row(static_cast<const block*>(x), n, y); },
+            [](const float* x, std::size_t n, float* y, const quant_options& options) {
+                fake_quantize_row<Fmt>(x, n, y, nullptr, options);
+            }};
 }
 
 template <class... Fmts>
@@ -128,16 +140,17 @@ inline void write_all(std::FILE* f, const void* buffer, std::size_t bytes, const
     if (std::fwrite(buffer, 1, bytes, f) != bytes) fail(bad_data, "cannot write '" + path + "': " + std::strerror(errno));
 }
 
-/// One direction of conversion: `in_bytes` / `out_bytes` per block of input / output, and the kernel, which
-/// converts n values (whole blocks) and throws lowbit::error on bad input.
+/// One pass over the input: `in_bytes` / `out_bytes` per block of input / output, and the kernel, which
+/// converts n values (whole blocks, starting at column `first_col` of a row) and throws lowbit::error on bad
+/// input.
 struct conversion {
     std::size_t in_bytes, out_bytes;
-    void (*convert)(const format_entry&, const unsigned char* in, std::size_t n, unsigned char* out);
+    std::function<void(const unsigned char* in, std::size_t n, std::size_t first_col, unsigned char* out)> convert;
 };
 
 /// Streams src to dst through `conv`, with buffers of about 4 MiB each: whole rows when a row fits (a row of
 /// a billion columns needs no 4 GiB), converted one row (or part of a row) per call so that an error names its
-/// row. src must hold whole rows of `cols` values.
+/// row. src must hold whole rows of `cols` values. With dst == nullptr the output is discarded.
 inline void convert_stream(const format_entry& fmt, const conversion& conv, std::size_t cols, std::FILE* src,
                            const std::string& in_path, std::FILE* dst, const std::string& out_path) {
     constexpr std::size_t chunk_target = std::size_t{4} << 20;
@@ -161,7 +174,8 @@ inline void convert_stream(const format_entry& fmt, const conversion& conv, std:
             const std::size_t row = (done_blocks + b) / blocks_per_row, first = (done_blocks + b) % blocks_per_row;
             const std::size_t count = std::min(nblocks - b, blocks_per_row - first);
             try {
-                conv.convert(fmt, in.data() + b * conv.in_bytes, count * fmt.block_size, out.data() + b * conv.out_bytes);
+                conv.convert(in.data() + b * conv.in_bytes, count * fmt.block_size, first * fmt.block_size,
+                             out.data() + b * conv.out_bytes);
             } catch (const lowbit::error& e) {
                 fail(bad_data, "'" + in_path + "', row " + std::to_string(row) +
                                    (first ? ", from column " + std::to_string(first * fmt.block_size) : "") + ": " +
@@ -169,10 +183,10 @@ inline void convert_stream(const format_entry& fmt, const conversion& conv, std:
             }
             b += count;
         }
-        write_all(dst, out.data(), nblocks * conv.out_bytes, out_path);
+        if (dst) write_all(dst, out.data(), nblocks * conv.out_bytes, out_path);
         done_blocks += nblocks;
     }
-    if (std::fflush(dst) != 0) fail(bad_data, "cannot write '" + out_path + "': " + std::strerror(errno));
+    if (dst && std::fflush(dst) != 0) fail(bad_data, "cannot write '" + out_path + "': " + std::strerror(errno));
 }
 
 /// convert_stream between files; on failure OUT is removed, so no partial output looks complete.
@@ -192,63 +206,185 @@ inline void convert_file(const format_entry& fmt, const conversion& conv, std::s
 }
 
 inline std::string usage() {
-    return "usage: lowbit quantize   --format FMT --cols N IN OUT\n"
+    return "usage: lowbit quantize   --format FMT --cols N [--method rtn|search] [--importance FILE] IN OUT\n"
            "       lowbit dequantize --format FMT --cols N IN OUT\n"
+           "       lowbit error      --format FMT --cols N [--method rtn|search] [--importance FILE] IN\n"
            "       lowbit formats\n"
            "       lowbit --version | --help\n"
            "\n"
            "quantize    IN holds raw little-endian float32 rows of N values; OUT gets each row's packed blocks,\n"
-           "            byte-identical to GGUF tensor data of that format\n"
+           "            byte-identical to GGUF tensor data of that format with --method rtn (the default)\n"
            "dequantize  the reverse: packed rows of N values in IN, float32 rows in OUT\n"
+           "error       quantizes and dequantizes IN and prints the format's bits per weight, the RMSE and the\n"
+           "            largest absolute error, the SNR in dB (10 log10 of sum x^2 / sum (x - y)^2) and, with\n"
+           "            --importance, the RMSE weighted by importance\n"
            "formats     lists the formats: name, values per block, bytes per block, bits per weight\n"
+           "\n"
+           "--method rtn     round to nearest: the formats' reference quantizers (default)\n"
+           "--method search  minimizes each block's (importance-weighted) squared error; slower, never worse;\n"
+           "                 weight formats only (not q8_1, q8_K)\n"
+           "--importance FILE  N little-endian float32 weights, finite and >= 0, one per column, for every row\n"
            "\n"
            "N must be a multiple of the format's block size; IN or OUT may be '-' (standard input/output).\n"
            "Exit status: 0 success, 1 bad data or I/O error (OUT is removed), 2 bad usage.\n";
 }
 
-/// `quantize` and `dequantize`: options in any order, then IN and OUT.
-inline int convert_command(bool quantizing, const std::vector<std::string>& args, std::FILE* out) {
-    std::string format, cols, paths[2];
-    std::size_t npaths = 0;
+/// A command's options (in any order, as "--name VALUE" or "--name=VALUE") and paths.
+struct command_line {
+    std::string format, cols, method, importance;
+    std::vector<std::string> paths;
+};
+
+/// Parses the options of `command` and exactly `npaths` paths, named `paths_name` in messages ("IN and OUT");
+/// --method and --importance only where `quantizer_options`.
+inline command_line parse_command(const std::string& command, const std::vector<std::string>& args,
+                                  bool quantizer_options, std::size_t npaths, const std::string& paths_name) {
+    command_line line;
+    const struct {
+        const char* name;
+        std::string* value;
+        bool allowed;
+    } options[] = {{"--format", &line.format, true},
+                   {"--cols", &line.cols, true},
+                   {"--method", &line.method, quantizer_options},
+                   {"--importance", &line.importance, quantizer_options}};
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
-        std::string* option = a == "--format" ? &format : a == "--cols" ? &cols : nullptr;
-        if (option) {
-            if (i + 1 == args.size()) fail(bad_usage, a + " needs a value");
-            *option = args[++i];
-        } else if (a.rfind("--format=", 0) == 0) {
-            format = a.substr(9);
-        } else if (a.rfind("--cols=", 0) == 0) {
-            cols = a.substr(7);
-        } else if (a.size() > 1 && a[0] == '-') {
-            fail(bad_usage, "unknown option '" + a + "'");
-        } else if (npaths == 2) {
-            fail(bad_usage, "too many arguments: '" + a + "' after IN and OUT");
-        } else {
-            paths[npaths++] = a;
+        bool matched = false;
+        for (const auto& o : options) {
+            const std::string name = o.name;
+            const bool joined = a.rfind(name + "=", 0) == 0;
+            if (a != name && !joined) continue;
+            if (!o.allowed) fail(bad_usage, "'" + command + "' takes no " + name);
+            if (!joined && i + 1 == args.size()) fail(bad_usage, a + " needs a value");
+            *o.value = joined ? a.substr(name.size() + 1) : args[++i];
+            matched = true;
         }
+        if (matched) continue;
+        if (a.size() > 1 && a[0] == '-') fail(bad_usage, "unknown option '" + a + "'");
+        if (line.paths.size() == npaths) fail(bad_usage, "too many arguments: '" + a + "' after " + paths_name);
+        line.paths.push_back(a);
     }
-    if (format.empty()) fail(bad_usage, "missing --format FMT");
-    if (cols.empty()) fail(bad_usage, "missing --cols N");
-    if (npaths != 2) fail(bad_usage, "expected IN and OUT paths");
-    const format_entry& fmt = find_format(format);
+    if (line.format.empty()) fail(bad_usage, "missing --format FMT");
+    if (line.cols.empty()) fail(bad_usage, "missing --cols N");
+    if (line.paths.size() != npaths) fail(bad_usage, "expected " + paths_name + (npaths == 1 ? " path" : " paths"));
+    return line;
+}
+
+/// The row length of --cols, checked against the format's block.
+inline std::size_t checked_cols(const format_entry& fmt, const std::string& cols) {
     const std::size_t n = parse_cols(cols);
     if (n % fmt.block_size != 0)
         fail(bad_usage, "--cols " + cols + " is not a multiple of " + fmt.name + "'s block of " +
                             std::to_string(fmt.block_size) + " values");
+    return n;
+}
+
+/// --method and --importance: the method, and the n importance weights (empty without --importance).
+struct quantizer {
+    quant_method method = quant_method::round_to_nearest;
+    std::vector<float> importance;
+
+    /// The options for a segment of a row that starts at column first_col.
+    quant_options at(std::size_t first_col) const {
+        return {method, importance.empty() ? nullptr : importance.data() + first_col};
+    }
+};
+
+inline quantizer parse_quantizer(const format_entry& fmt, const command_line& line, std::size_t n) {
+    quantizer q;
+    if (line.method == "search") {
+        if (!fmt.has_search)
+            fail(bad_usage, std::string("--method search supports the weight formats only, not ") + fmt.name);
+        q.method = quant_method::search;
+    } else if (!line.method.empty() && line.method != "rtn") {
+        fail(bad_usage, "--method: '" + line.method + "' is not rtn or search");
+    }
+    if (line.importance.empty()) return q;
+    if (line.importance == "-" && line.paths[0] == "-")
+        fail(bad_usage, "IN and --importance cannot both be standard input");
+    const file_ptr f = open_file(line.importance, false, stdin);
+    q.importance.resize(n + 1);  // one more, to tell a longer file
+    if (read_some(f.get(), q.importance.data(), (n + 1) * sizeof(float), line.importance) != n * sizeof(float))
+        fail(bad_data, "importance file '" + line.importance + "' must hold exactly " + std::to_string(n) +
+                           " float32 weights (" + std::to_string(n * sizeof(float)) + " bytes), one per column");
+    q.importance.pop_back();
+    for (std::size_t i = 0; i < n; ++i)
+        if (!(std::isfinite(q.importance[i]) && q.importance[i] >= 0.0f))
+            fail(bad_data, "importance file '" + line.importance + "': weight " + std::to_string(i) + " is " +
+                               std::to_string(q.importance[i]) + "; weights must be finite and >= 0");
+    return q;
+}
+
+/// `quantize` and `dequantize`: options in any order, then IN and OUT.
+inline int convert_command(bool quantizing, const std::vector<std::string>& args, std::FILE* out) {
+    const command_line line = parse_command(quantizing ? "quantize" : "dequantize", args, quantizing, 2, "IN and OUT");
+    const format_entry& fmt = find_format(line.format);
+    const std::size_t n = checked_cols(fmt, line.cols);
+    const quantizer q = parse_quantizer(fmt, line, n);
+    const std::string &in_path = line.paths[0], &out_path = line.paths[1];
     std::error_code ec;
-    if (paths[0] != "-" && paths[1] != "-" && std::filesystem::equivalent(paths[0], paths[1], ec))
-        fail(bad_usage, "IN and OUT are the same file ('" + paths[1] + "')");
+    if (in_path != "-" && out_path != "-" && std::filesystem::equivalent(in_path, out_path, ec))
+        fail(bad_usage, "IN and OUT are the same file ('" + out_path + "')");
 
     const conversion to_blocks{fmt.block_size * sizeof(float), fmt.block_bytes,
-                              [](const format_entry& f, const unsigned char* x, std::size_t count, unsigned char* y) {
-                                  f.quantize(reinterpret_cast<const float*>(x), count, y);
-                              }};
+                               [&](const unsigned char* x, std::size_t count, std::size_t first_col, unsigned char* y) {
+                                   fmt.quantize(reinterpret_cast<const float*>(x), count, y, q.at(first_col));
+                               }};
     const conversion to_floats{fmt.block_bytes, fmt.block_size * sizeof(float),
-                                [](const format_entry& f, const unsigned char* x, std::size_t count, unsigned char* y) {
-                                    f.dequantize(x, count, reinterpret_cast<float*>(y));
-                                }};
-    convert_file(fmt, quantizing ? to_blocks : to_floats, n, paths[0], paths[1], out);
+                               [&](const unsigned char* x, std::size_t count, std::size_t, unsigned char* y) {
+                                   fmt.dequantize(x, count, reinterpret_cast<float*>(y));
+                               }};
+    convert_file(fmt, quantizing ? to_blocks : to_floats, n, in_path, out_path, out);
+    return 0;
+}
+
+/// `error`: streams IN through fake quantization and prints the error statistics.
+inline int error_command(const std::vector<std::string>& args, std::FILE* out) {
+    const command_line line = parse_command("error", args, true, 1, "IN");
+    const format_entry& fmt = find_format(line.format);
+    const std::size_t n = checked_cols(fmt, line.cols);
+    const quantizer q = parse_quantizer(fmt, line, n);
+    const std::string& in_path = line.paths[0];
+
+    // Sums in double: 2^24 and more float terms would lose the small ones.
+    double values = 0, sum_xx = 0, sum_ee = 0, max_abs = 0, sum_w = 0, sum_wee = 0;
+    const conversion measure{
+        fmt.block_size * sizeof(float), fmt.block_size * sizeof(float),
+        [&](const unsigned char* in, std::size_t count, std::size_t first_col, unsigned char* buffer) {
+            const auto* x = reinterpret_cast<const float*>(in);
+            auto* y = reinterpret_cast<float*>(buffer);
+            fmt.fake_quantize(x, count, y, q.at(first_col));
+            for (std::size_t i = 0; i < count; ++i) {
+                const double e = static_cast<double>(x[i]) - y[i];
+                sum_xx += static_cast<double>(x[i]) * x[i];
+                sum_ee += e * e;
+                max_abs = std::max(max_abs, std::fabs(e));
+                if (!q.importance.empty()) {
+                    sum_w += q.importance[first_col + i];
+                    sum_wee += q.importance[first_col + i] * e * e;
+                }
+            }
+            values += static_cast<double>(count);
+        }};
+    const file_ptr src = open_file(in_path, false, stdin);
+    convert_stream(fmt, measure, n, src.get(), in_path, nullptr, "");
+    if (values == 0) fail(bad_data, "'" + in_path + "' holds no rows");
+
+    std::fprintf(out, "format          %s\n", fmt.name);
+    std::fprintf(out, "method          %s\n", q.method == quant_method::search ? "search" : "rtn");
+    std::fprintf(out, "values          %.0f\n", values);
+    std::fprintf(out, "bits_per_weight %g\n", fmt.bits_per_weight);
+    std::fprintf(out, "rmse            %.6g\n", std::sqrt(sum_ee / values));
+    std::fprintf(out, "max_abs_error   %.6g\n", max_abs);
+    // No error at all is an infinite SNR (also for an all-zero input).
+    std::fprintf(out, "snr_db          %.4f\n", sum_ee == 0 ? HUGE_VAL : 10.0 * std::log10(sum_xx / sum_ee));
+    if (!q.importance.empty()) {
+        // sqrt(sum w (x - y)^2 / sum w) over all values, w the weight of each value's column; all-zero weights
+        // weigh nothing, so there is no weighted error to report.
+        if (sum_w > 0) std::fprintf(out, "weighted_rmse   %.6g\n", std::sqrt(sum_wee / sum_w));
+        else std::fprintf(out, "weighted_rmse   nan\n");
+    }
     return 0;
 }
 
@@ -282,6 +418,7 @@ inline int run(int argc, char** argv, std::FILE* out, std::FILE* err) {
             return detail::formats_command(out);
         }
         if (command == "quantize" || command == "dequantize") return detail::convert_command(command == "quantize", rest, out);
+        if (command == "error") return detail::error_command(rest, out);
         detail::fail(detail::bad_usage, "unknown command '" + command + "' (try 'lowbit --help')");
     } catch (const detail::failure& f) {
         std::fprintf(err, "lowbit: %s\n", f.message.c_str());

@@ -12,7 +12,9 @@
 #include "quantizers.hpp"
 #include "view.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 namespace lowbit {
@@ -48,13 +50,15 @@ inline void check_finite(const call_site& at, const float* x, std::size_t n) {
                   "; only finite values can be quantized");
 }
 
+/// Checks nblocks blocks that are blocks first, first + 1, ... of the row (the numbers the message uses).
 template <class Fmt>
-void check_scales(const call_site& at, const float* x, const typename Fmt::block* y, std::size_t nblocks) {
+void check_scales(const call_site& at, const float* x, const typename Fmt::block* y, std::size_t nblocks,
+                  std::size_t first) {
     for (std::size_t b = 0; b < nblocks; ++b) {
         if (Fmt::finite_scales(y[b])) continue;
         float amax = 0.0f;
         for (std::size_t j = 0; j < Fmt::block_size; ++j) amax = std::fmax(amax, std::fabs(x[b * Fmt::block_size + j]));
-        raise(at.str() + ": block " + std::to_string(b) + " (largest |x| = " + std::to_string(amax) +
+        raise(at.str() + ": block " + std::to_string(first + b) + " (largest |x| = " + std::to_string(amax) +
               ") needs a scale beyond fp16's range of 65504");
     }
 }
@@ -66,21 +70,40 @@ inline void check_importance(const call_site& at, const float* w, std::size_t n)
                   "; importance weights must be finite and >= 0");
 }
 
+/// quantize_row's checks of its arguments (not of the result), reporting failures at `at`.
+template <class Fmt>
+void check_quantize_input(const call_site& at, const float* x, std::size_t n, bool out_set,
+                          const quant_options* options) {
+    check_row<Fmt>(at, x && out_set, n);
+    if (options && options->importance) check_importance(at, options->importance, n);
+    check_finite(at, x, n);
+}
+
+/// Quantizes blocks first .. first + nblocks - 1 of a checked row, whose values start at x_row (and
+/// importance weights at options->importance), into y, and checks their scales; options == nullptr means
+/// round to nearest.
+template <class Block, class Backend>
+void quantize_checked_blocks(const call_site& at, const float* x_row, std::size_t first, Block* y,
+                             std::size_t nblocks, const quant_options* options) {
+    using Fmt = typename Block::format;
+    const float* x = x_row + first * Fmt::block_size;
+    if (!options || options->method == quant_method::round_to_nearest) {
+        quantize_blocks(x, y, nblocks, Backend{});
+    } else if constexpr (has_search<Fmt>) {
+        const float* w = options->importance ? options->importance + first * Fmt::block_size : nullptr;
+        search_quantize_blocks(x, w, y, nblocks);
+    } else {
+        raise(at.str() + ": quant_method::search supports weight formats only");
+    }
+    check_scales<Fmt>(at, x, y, nblocks, first);
+}
+
 /// quantize_row's checks and work, reporting failures at `at`; options == nullptr means round to nearest.
 template <class Block, class Backend>
 void quantize_row_at(const call_site& at, const float* x, std::size_t n, Block* y, const quant_options* options) {
     using Fmt = typename Block::format;
-    check_row<Fmt>(at, x && y, n);
-    if (options && options->importance) check_importance(at, options->importance, n);
-    check_finite(at, x, n);
-    if (!options || options->method == quant_method::round_to_nearest) {
-        quantize_blocks(x, y, n / Fmt::block_size, Backend{});
-    } else if constexpr (has_search<Fmt>) {
-        search_quantize_blocks(x, options->importance, y, n / Fmt::block_size);
-    } else {
-        raise(at.str() + ": quant_method::search supports weight formats only");
-    }
-    check_scales<Fmt>(at, x, y, n / Fmt::block_size);
+    check_quantize_input<Fmt>(at, x, n, y != nullptr, options);
+    quantize_checked_blocks<Block, Backend>(at, x, 0, y, n / Fmt::block_size, options);
 }
 
 inline void check_same_shape(const call_site& at, std::size_t src_rows, std::size_t src_cols, std::size_t dst_rows,
@@ -128,8 +151,45 @@ void dequantize_row(const Block* x, std::size_t n, float* y, Backend = {}) {
     dequantize_blocks(x, y, n / Fmt::block_size, Backend{});
 }
 
+/// Fake quantization, for quantization-aware training: y = dequantize_row(quantize_row(x, options)) bit for
+/// bit, on every backend, without a row-sized buffer: after quantize_row's input checks, blocks are quantized
+/// and dequantized 8 at a time through a stack buffer. Call it with the format named:
+/// lowbit::fake_quantize_row<lowbit::q4_0>(x, n, y, mask). Checks and throws exactly as quantize_row with the
+/// same options (y is then unspecified). y may be x (in place) when clipped is null.
+///
+/// clipped, if not null, receives n bytes, the straight-through estimator's mask: clipped[i] = 1 if x[i] lies
+/// outside the range of its block's dequantized values, i.e. x[i] > max_j y[j] or x[i] < min_j y[j] over the
+/// block_size values j of x[i]'s block, else 0. A value that only rounds (to a code inside the block's range)
+/// gets 0; a value beyond the block's extreme outputs, whose code was clamped, gets 1. A block's extreme input
+/// itself may get 1 when the rounding of the stored scales leaves the extreme output slightly short of it.
+template <class Fmt, class Backend = default_backend>
+void fake_quantize_row(const float* x, std::size_t n, float* y, std::uint8_t* clipped,
+                       const quant_options& options = {}, Backend = {}) {
+    using Block = typename Fmt::block;
+    constexpr std::size_t chunk = 8;  // blocks per pass: at most 8 * 292 bytes of stack (q8_K)
+    detail::check_backend<Backend>();
+    const detail::call_site at{"fake_quantize_row", Fmt::name()};
+    detail::check_quantize_input<Fmt>(at, x, n, y != nullptr, &options);
+    const std::size_t nblocks = n / Fmt::block_size;
+    Block buffer[chunk];
+    for (std::size_t first = 0; first < nblocks; first += chunk) {
+        const std::size_t count = std::min(chunk, nblocks - first);
+        detail::quantize_checked_blocks<Block, Backend>(at, x, first, buffer, count, &options);
+        dequantize_blocks(buffer, y + first * Fmt::block_size, count, Backend{});
+        if (!clipped) continue;
+        for (std::size_t i = first * Fmt::block_size; i < (first + count) * Fmt::block_size; i += Fmt::block_size) {
+            float lo = y[i], hi = y[i];
+            for (std::size_t j = 1; j < Fmt::block_size; ++j) {
+                lo = std::fmin(lo, y[i + j]);
+                hi = std::fmax(hi, y[i + j]);
+            }
+            for (std::size_t j = 0; j < Fmt::block_size; ++j) clipped[i + j] = x[i + j] > hi || x[i + j] < lo;
+        }
+    }
+}
+
 /// Dot product of n weights with n activations already quantized to the weights' activation format
-/// (Fmt::activation: q8_0 for q8_0, q4_0, q5_0; q8_1 for q4_1, q5_1).
+/// (Fmt::activation: q8_0 for q8_0, q4_0, q5_0; q8_1 for q4_1, q5_1; q8_K for the K-quants).
 /// Each block's integer sum is exact on every backend; the float sum of the scaled block terms may be
 /// accumulated in another order by SIMD backends, so results differ from the scalar reference by at most
 /// 2 (nblocks + 2) * 2^-24 * sum over blocks of |scale products|, where a block's scale products are its
