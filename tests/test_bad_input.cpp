@@ -62,11 +62,12 @@ TEMPLATE_LIST_TEST_CASE("bad input: quantize_row", "[bad_input][api]", all_forma
                                              backend{}));
     }
     SECTION("non-finite input, named by its index") {
-        const float bad = GENERATE(nan_value, inf_value, -inf_value);
-        d.x[Fmt::block_size + 3] = bad;
-        REQUIRE_THROWS_WITH(lowbit::quantize_row(d.x.data(), d.n(), d.q.data(), backend{}),
-                            Contains(what + ": input " + std::to_string(Fmt::block_size + 3) + " is ") &&
-                                Contains("only finite values can be quantized"));
+        for (const float bad : {nan_value, inf_value, -inf_value}) {
+            d.x[Fmt::block_size + 3] = bad;
+            REQUIRE_THROWS_WITH(lowbit::quantize_row(d.x.data(), d.n(), d.q.data(), backend{}),
+                                Contains(what + ": input " + std::to_string(Fmt::block_size + 3) + " is ") &&
+                                    Contains("only finite values can be quantized"));
+        }
     }
     if constexpr (has_fp16_scale<Fmt>) SECTION("scale overflow, named by its block") {
         d.x[Fmt::block_size + 5] = 3.0e38f;
