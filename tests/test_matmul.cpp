@@ -172,6 +172,43 @@ TEMPLATE_LIST_TEST_CASE("gemm and gemv against Eigen's float product, and agains
     lowbit::gemm(p.cw(), lowbit::matrix_view<const float>(p.x), lowbit::matrix_view<float>(yf), {},
                  lowbit::serial_executor{}, backend{});
     REQUIRE(std::memcmp(yf.data(), y.data(), sizeof(float) * y.size()) == 0);
+
+    // Packed weights (lowbit::pack) give the same products, bit for bit, through gemm and gemv.
+    if constexpr (lowbit::packed_layout<Fmt>::supported) {
+        const lowbit::packed_matrix<Fmt> packed(p.qw());
+        row_major yp(batch, rows);
+        lowbit::gemm(packed, p.cx(), lowbit::matrix_view<float>(yp), {}, lowbit::serial_executor{}, backend{});
+        REQUIRE(std::memcmp(yp.data(), y.data(), sizeof(float) * y.size()) == 0);
+        for (std::size_t c = 0; c < batch; ++c) {
+            lowbit::gemv(packed.view(), p.xrow(c), yq.data(), {}, lowbit::serial_executor{}, backend{});
+            REQUIRE(std::memcmp(yq.data(), y.row(c).data(), sizeof(float) * rows) == 0);
+        }
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("pack: layout size, zero padding rows, and unpack_row gives the plain blocks back",
+                        "[matmul][pack]", weight_formats) {
+    using Fmt = TestType;
+    if constexpr (lowbit::packed_layout<Fmt>::supported) {
+        const std::size_t rows = GENERATE(1, 15, 16, 17, 40);
+        problem<Fmt> p(rows, 1, 5, static_cast<std::uint32_t>(rows));
+        // Random bytes too (every code and fifth bit pattern), not only what the quantizer writes.
+        fill_bytes(reinterpret_cast<unsigned char*>(p.wq.data()), p.wq.size() * sizeof(p.wq[0]), 77 + rows);
+        std::vector<unsigned char> bytes(lowbit::const_packed_view<Fmt>::bytes_for(rows, p.k) + 1);
+        REQUIRE(bytes.size() - 1 == (rows + 15) / 16 * 16 * 5 * Fmt::block_bytes);
+        const auto packed = lowbit::pack(p.cw(), bytes.data() + 1);  // any alignment
+        REQUIRE(packed.size_bytes() == bytes.size() - 1);
+        std::vector<typename Fmt::block> row(5);
+        for (std::size_t r = 0; r < (rows + 15) / 16 * 16; ++r) {
+            std::fill(row.begin(), row.end(), typename Fmt::block{});
+            lowbit::unpack_row(packed, r, row.data());
+            const typename Fmt::block zero{};
+            for (std::size_t b = 0; b < 5; ++b) {
+                CAPTURE(r, b);
+                REQUIRE(std::memcmp(&row[b], r < rows ? p.wrow(r) + b : &zero, sizeof(zero)) == 0);
+            }
+        }
+    }
 }
 
 TEMPLATE_LIST_TEST_CASE("bias and accumulate: y = y0 + (Wx + bias), rounded in that order", "[matmul]",
@@ -225,6 +262,12 @@ TEMPLATE_LIST_TEST_CASE("thread counts 1, 2, 3, 7 and task order give bit-identi
         std::vector<float> yv(p.rows);
         lowbit::gemv(p.cw(), p.x.row(0).data(), yv.data(), {}, pool, backend{});
         REQUIRE(std::memcmp(yv.data(), want.row(0).data(), sizeof(float) * p.rows) == 0);
+        if constexpr (lowbit::packed_layout<Fmt>::supported) {
+            const lowbit::packed_matrix<Fmt> packed(p.cw());
+            row_major got_packed(batch, p.rows);
+            lowbit::gemm(packed, p.cx(), lowbit::matrix_view<float>(got_packed), {}, pool, backend{});
+            REQUIRE(std::memcmp(got_packed.data(), want.data(), sizeof(float) * want.size()) == 0);
+        }
     }
     const row_major reversed = run_gemm(p, {}, reverse_executor{});
     REQUIRE(std::memcmp(reversed.data(), want.data(), sizeof(float) * want.size()) == 0);

@@ -17,6 +17,7 @@
 /// Shapes are checked and raise lowbit::error; y must not overlap x, W or the bias.
 #include "api.hpp"
 #include "arch/scalar/matmul.hpp"
+#include "packed.hpp"
 #include "thread_pool.hpp"
 #if defined(LOWBIT_HAVE_AVX2)
 #include "arch/avx2/matmul.hpp"
@@ -68,9 +69,32 @@ void for_row_ranges(Executor& exec, std::size_t rows, std::size_t bytes_per_row,
     exec((rows + chunk - 1) / chunk, [&](std::size_t t) { fn(t * chunk, std::min(rows, (t + 1) * chunk)); });
 }
 
-template <class Fmt, class Executor, class Backend>
-void run_matmul(const_qmatrix_view<Fmt> w, const_qmatrix_view<typename Fmt::activation> xq,
+/// What gemv / gemm accept as weights: plain views (const or not), packed views and packed matrices; `view` is
+/// the type the kernels take.
+template <class W>
+struct weights_traits {};
+template <class Fmt, class Block>
+struct weights_traits<qmatrix_view<Fmt, Block>> {
+    using format = Fmt;
+    using view = const_qmatrix_view<Fmt>;
+};
+template <class Fmt>
+struct weights_traits<const_packed_view<Fmt>> {
+    using format = Fmt;
+    using view = const_packed_view<Fmt>;
+};
+template <class Fmt>
+struct weights_traits<packed_matrix<Fmt>> : weights_traits<const_packed_view<Fmt>> {};
+
+template <class W>
+using weight_format_t = typename weights_traits<W>::format;
+template <class W>
+using weight_view_t = typename weights_traits<W>::view;
+
+template <class WView, class Executor, class Backend>
+void run_matmul(const WView& w, const_qmatrix_view<typename WView::format::activation> xq,
                 const arch::matmul_output& out, Executor& exec) {
+    using Fmt = typename WView::format;
     check_backend<Backend>();
     const auto panel = make_panel(static_cast<const typename Fmt::block*>(nullptr), xq, Backend{});
     // Weight bytes per row times the batch: the work a row carries.
@@ -79,47 +103,51 @@ void run_matmul(const_qmatrix_view<Fmt> w, const_qmatrix_view<typename Fmt::acti
                    [&](std::size_t r0, std::size_t r1) { gemm_rows(w, r0, r1, panel, out, Backend{}); });
 }
 
-template <class Fmt>
-std::string shape(const const_qmatrix_view<Fmt>& m) {
-    return std::to_string(m.rows()) + "x" + std::to_string(m.cols());
-}
-template <class T>
-std::string shape(const matrix_view<T>& m) {
+template <class M>
+std::string shape(const M& m) {
     return std::to_string(m.rows()) + "x" + std::to_string(m.cols());
 }
 
-template <class Fmt, class XView, class T>
-void check_gemm_shapes(const const_qmatrix_view<Fmt>& w, const XView& x, const matrix_view<T>& y) {
+template <class WView, class XView, class T>
+void check_gemm_shapes(const WView& w, const XView& x, const matrix_view<T>& y) {
+    using Fmt = typename WView::format;
     if (x.cols() != w.cols() || y.rows() != x.rows() || y.cols() != w.rows())
         raise(std::string("gemm(") + Fmt::name() + "): W is " + shape(w) + ", X is " + shape(x) + " and Y is " +
               shape(y) + "; needs X batch x " + std::to_string(w.cols()) + " and Y batch x " +
               std::to_string(w.rows()));
 }
 
-template <class Fmt>
-void check_gemv_pointers(const const_qmatrix_view<Fmt>& w, bool x_set, bool y_set) {
+template <class WView>
+void check_gemv_pointers(const WView& w, bool x_set, bool y_set) {
     if ((w.cols() != 0 && !x_set) || (w.rows() != 0 && !y_set))
-        raise(std::string("gemv(") + Fmt::name() + "): null x or y for W of " + shape(w));
+        raise(std::string("gemv(") + WView::format::name() + "): null x or y for W of " + shape(w));
 }
 
 }  // namespace detail
 
+// W (weights) in every function below: a qmatrix_view of a weight format (plain rows), or a const_packed_view /
+// packed_matrix from lowbit::pack (packed.hpp). Both give bit-identical results on a given backend.
+
 /// y = W xq (+ bias), or y += ... with opt.accumulate. xq: cols(W) / block_size blocks of Fmt::activation (e.g. from
 /// quantize_row, reused for several weight matrices); y: rows(W) floats.
-template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
-void gemv(const_qmatrix_view<Fmt> w, const typename Fmt::activation::block* xq, float* y,
-          const matmul_options& opt = {}, Executor&& exec = {}, Backend = {}) {
+template <class Weights, class Executor = serial_executor, class Backend = default_backend,
+          class Fmt = detail::weight_format_t<Weights>>
+void gemv(const Weights& weights, const typename Fmt::activation::block* xq, float* y, const matmul_options& opt = {},
+          Executor&& exec = {}, Backend = {}) {
+    const detail::weight_view_t<Weights> w(weights);
     detail::check_gemv_pointers(w, xq != nullptr, y != nullptr);
     const const_qmatrix_view<typename Fmt::activation> xv(xq, 1, w.cols());
-    detail::run_matmul<Fmt, std::remove_reference_t<Executor>, Backend>(
+    detail::run_matmul<detail::weight_view_t<Weights>, std::remove_reference_t<Executor>, Backend>(
         w, xv, arch::matmul_output{y, w.rows(), opt.bias, opt.accumulate}, exec);
 }
 
 /// y = W x (+ bias): x (cols(W) floats) is quantized to Fmt::activation first (raises on NaN or Inf, as
 /// quantize_row); y: rows(W) floats.
-template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
-void gemv(const_qmatrix_view<Fmt> w, const float* x, float* y, const matmul_options& opt = {},
-          Executor&& exec = {}, Backend backend = {}) {
+template <class Weights, class Executor = serial_executor, class Backend = default_backend,
+          class Fmt = detail::weight_format_t<Weights>>
+void gemv(const Weights& weights, const float* x, float* y, const matmul_options& opt = {}, Executor&& exec = {},
+          Backend backend = {}) {
+    const detail::weight_view_t<Weights> w(weights);
     detail::check_gemv_pointers(w, x != nullptr, y != nullptr);
     std::vector<typename Fmt::activation::block> xq(w.blocks_per_row());
     quantize_row(x, w.cols(), xq.data(), backend);
@@ -127,19 +155,23 @@ void gemv(const_qmatrix_view<Fmt> w, const float* x, float* y, const matmul_opti
 }
 
 /// Y = Xq W^T (+ bias on every row), or Y += ...: Xq is batch x cols(W) in Fmt::activation, Y batch x rows(W).
-template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
-void gemm(const_qmatrix_view<Fmt> w, const_qmatrix_view<typename Fmt::activation> xq, matrix_view<float> y,
+template <class Weights, class Executor = serial_executor, class Backend = default_backend,
+          class Fmt = detail::weight_format_t<Weights>>
+void gemm(const Weights& weights, const_qmatrix_view<typename Fmt::activation> xq, matrix_view<float> y,
           const matmul_options& opt = {}, Executor&& exec = {}, Backend = {}) {
+    const detail::weight_view_t<Weights> w(weights);
     detail::check_gemm_shapes(w, xq, y);
     if (xq.rows() == 0) return;
-    detail::run_matmul<Fmt, std::remove_reference_t<Executor>, Backend>(
+    detail::run_matmul<detail::weight_view_t<Weights>, std::remove_reference_t<Executor>, Backend>(
         w, xq, arch::matmul_output{y.data(), y.row_stride(), opt.bias, opt.accumulate}, exec);
 }
 
 /// Y = X W^T (+ bias): each row of X (batch x cols(W) floats) is quantized to Fmt::activation first.
-template <class Fmt, class Executor = serial_executor, class Backend = default_backend>
-void gemm(const_qmatrix_view<Fmt> w, matrix_view<const float> x, matrix_view<float> y,
-          const matmul_options& opt = {}, Executor&& exec = {}, Backend backend = {}) {
+template <class Weights, class Executor = serial_executor, class Backend = default_backend,
+          class Fmt = detail::weight_format_t<Weights>>
+void gemm(const Weights& weights, matrix_view<const float> x, matrix_view<float> y, const matmul_options& opt = {},
+          Executor&& exec = {}, Backend backend = {}) {
+    const detail::weight_view_t<Weights> w(weights);
     detail::check_gemm_shapes(w, x, y);
     using ablock = typename Fmt::activation::block;
     std::vector<ablock> xq(x.rows() * w.blocks_per_row());

@@ -23,7 +23,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace lowbit::arch {
@@ -167,6 +169,119 @@ void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std
         }
 }
 
+/// Calls f(std::integral_constant<int, K>{}) for K = 0 .. N-1: the groups of a block, with compile-time shifts.
+template <int N, class F, int... K>
+LOWBIT_INLINE void for_each_group(F&& f, std::integer_sequence<int, K...>) noexcept {
+    (f(std::integral_constant<int, K>{}), ...);
+}
+template <int N, class F>
+LOWBIT_INLINE void for_each_group(F&& f) noexcept {
+    for_each_group<N>(f, std::make_integer_sequence<int, N>{});
+}
+
+/// Group K (codes 4K .. 4K+3) of the 8 rows of half H of a packed block (packed.hpp), as unsigned bytes.
+template <class WFmt, int H, int K>
+LOWBIT_INLINE __m256i packed_group(const unsigned char* pb) noexcept {
+    using L = packed_layout<WFmt>;
+    const auto load = [](const unsigned char* q) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)); };
+    if constexpr (L::bits == 8) {
+        return load(pb + L::qs + 64 * K + 32 * H);
+    } else {
+        const __m256i chunk = load(pb + L::qs + 64 * (K % 4) + 32 * H);
+        __m256i codes = _mm256_and_si256(K < 4 ? chunk : _mm256_srli_epi16(chunk, 4), _mm256_set1_epi8(0x0F));
+        if constexpr (L::bits == 5) {  // packed qh bit 8i + K -> bit 4 of byte i
+            const __m256i qh = load(pb + L::qh + 32 * H);
+            const __m256i high = K <= 4 ? _mm256_slli_epi32(qh, 4 - K) : _mm256_srli_epi32(qh, K - 4);
+            codes = _mm256_or_si256(codes, _mm256_and_si256(high, _mm256_set1_epi8(0x10)));
+        }
+        return codes;
+    }
+}
+
+/// Group K of an activation block, its 4 int8 codes in every dword.
+template <int K, class ABlock>
+LOWBIT_INLINE __m256i act_group(const ABlock& a) noexcept {
+    std::int32_t v;
+    std::memcpy(&v, a.qs + 4 * K, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/// Exact sums code * a over one block for the 8 rows of half H and C activation blocks a[c], in sums[c]
+/// (one row per lane; the codes still carry the zero point). vpmaddubsw pairs are summed in int16 while they
+/// cannot overflow: 8 groups of 4-bit codes (|sum| <= 8 * 2 * 15 * 128), 4 of 5-bit codes; 8-bit codes are split
+/// into two 4-bit planes, sum = 16 * high + low.
+template <class WFmt, int H, int C, class ABlock>
+LOWBIT_INLINE void packed_block_sums(const unsigned char* pb, const ABlock* const (&a)[C], __m256i (&sums)[C]) noexcept {
+    using L = packed_layout<WFmt>;
+    const __m256i ones = _mm256_set1_epi16(1), nibble = _mm256_set1_epi8(0x0F);
+    __m256i lo[C], hi[C];  // int16 partial sums: 4 and 5 bits: groups 0-3 | 4-7 (4 bits: all in lo); 8 bits: planes
+    for (int c = 0; c < C; ++c) lo[c] = hi[c] = _mm256_setzero_si256();
+    for_each_group<8>([&](auto k) {
+        constexpr int K = decltype(k)::value;
+        const __m256i g = packed_group<WFmt, H, K>(pb);
+        for (int c = 0; c < C; ++c) {
+            const __m256i x = act_group<K>(*a[c]);
+            if constexpr (L::bits == 8) {
+                lo[c] = _mm256_add_epi16(lo[c], _mm256_maddubs_epi16(_mm256_and_si256(g, nibble), x));
+                hi[c] = _mm256_add_epi16(hi[c], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(g, 4), nibble), x));
+            } else if (L::bits == 4 || K < 4) {
+                lo[c] = _mm256_add_epi16(lo[c], _mm256_maddubs_epi16(g, x));
+            } else {
+                hi[c] = _mm256_add_epi16(hi[c], _mm256_maddubs_epi16(g, x));
+            }
+        }
+    });
+    for (int c = 0; c < C; ++c) {
+        if constexpr (L::bits == 4) sums[c] = _mm256_madd_epi16(lo[c], ones);
+        else if constexpr (L::bits == 5) sums[c] = _mm256_add_epi32(_mm256_madd_epi16(lo[c], ones), _mm256_madd_epi16(hi[c], ones));
+        else sums[c] = _mm256_add_epi32(_mm256_madd_epi16(lo[c], ones), _mm256_madd_epi16(hi[c], _mm256_set1_epi16(16)));
+    }
+}
+
+/// Products of packed panel `pi` (rows 16 pi ..) with activation rows c0 .. c0+C-1 (all < batch), for the H halves
+/// from H0 (8 rows each); outputs outside rows [r0, r1) are dropped.
+template <class WFmt, int H0, int H, int C, class AFmt>
+void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
+                 const matmul_panel<AFmt>& p, const matmul_output& out) {
+    using L = packed_layout<WFmt>;
+    const std::size_t nblocks = w.blocks_per_row();
+    __m256 acc[H][C];
+    for (auto& row : acc)
+        for (auto& v : row) v = _mm256_setzero_ps();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        const unsigned char* pb = w.block(pi, b);
+        const typename AFmt::block* a[C];
+        for (int c = 0; c < C; ++c) a[c] = p.xq.row(c0 + c) + b;
+        const std::size_t at = b * p.stride + c0;
+        for_each_group<H>([&](auto h) {
+            constexpr int half = H0 + decltype(h)::value;
+            __m256i isum[C];
+            packed_block_sums<WFmt, half, C>(pb, a, isum);
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + L::d + 16 * half)));
+            for (int c = 0; c < C; ++c) {
+                __m256i s = isum[c];
+                if constexpr (L::zero_point != 0)
+                    s = _mm256_sub_epi32(s, _mm256_slli_epi32(_mm256_set1_epi32(p.sum[at + c]), log2_exact(L::zero_point)));
+                const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(p.d[at + c]));
+                __m256& v = acc[decltype(h)::value][c];
+                v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, v);
+                if constexpr (L::has_min)
+                    v = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + L::m + 16 * half))),
+                                        _mm256_set1_ps(p.s[at + c]), v);
+            }
+        });
+    }
+    for (int h = 0; h < H; ++h)
+        for (int c = 0; c < C; ++c) {
+            alignas(32) float lanes[8];
+            _mm256_store_ps(lanes, acc[h][c]);
+            for (int k = 0; k < 8; ++k) {
+                const std::size_t r = pi * L::rows + 8 * (H0 + h) + k;
+                if (r >= r0 && r < r1) out.put(c0 + c, r, lanes[k]);
+            }
+        }
+}
+
 }  // namespace avx2_matmul
 
 template <class WBlock, std::enable_if_t<avx2_matmul::ops<WBlock>::available, int> = 0>
@@ -203,6 +318,27 @@ void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
     std::vector<float> acc(8 * ((batch + O::tile_cols - 1) / O::tile_cols));
     for (std::size_t rt = r0; rt < r1; rt += O::tile_rows)
         avx2_matmul::row_tile<WBlock, O::tile_rows, O::tile_cols>(w, rt, r1 - 1, p, acc.data(), out);
+}
+
+/// Packed weights: GEMV takes a whole panel (16 rows) per pass, so the weights are read once, in order; GEMM takes
+/// 8 rows x 4 (then 1) activation rows per tile.
+template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported, int> = 0>
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
+               const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx2&) {
+    constexpr std::size_t rows = packed_layout<WFmt>::rows;
+    const std::size_t batch = p.xq.rows();
+    for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
+        if (batch == 1) {
+            avx2_matmul::packed_tile<WFmt, 0, 2, 1>(w, pi, 0, r0, r1, p, out);
+            continue;
+        }
+        avx2_matmul::for_each_group<2>([&](auto h) {
+            constexpr int half = decltype(h)::value;
+            std::size_t c0 = 0;
+            for (; c0 + 4 <= batch; c0 += 4) avx2_matmul::packed_tile<WFmt, half, 1, 4>(w, pi, c0, r0, r1, p, out);
+            for (; c0 < batch; ++c0) avx2_matmul::packed_tile<WFmt, half, 1, 1>(w, pi, c0, r0, r1, p, out);
+        });
+    }
 }
 
 }  // namespace lowbit::arch

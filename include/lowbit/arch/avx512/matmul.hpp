@@ -108,7 +108,87 @@ void tile16(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::
         for (std::size_t r = rt; r <= std::min(rt + 15, last); ++r) out.put(c, r, acc[16 * c + (r - rt)]);
 }
 
+/// Group K (codes 4K .. 4K+3) of the 16 rows of a packed block (packed.hpp), row r in dword lane r: the layout
+/// tile16 builds with transpose8, here one load (and a mask, and for 5 bits a shift and a ternary logic op).
+template <class WFmt, int K>
+LOWBIT_INLINE __m512i packed_group(const unsigned char* pb) noexcept {
+    using L = packed_layout<WFmt>;
+    if constexpr (L::bits == 8) {
+        return _mm512_loadu_si512(pb + L::qs + 64 * K);
+    } else {
+        const __m512i chunk = _mm512_loadu_si512(pb + L::qs + 64 * (K % 4));
+        __m512i codes = _mm512_and_si512(K < 4 ? chunk : _mm512_srli_epi16(chunk, 4), _mm512_set1_epi8(0x0F));
+        if constexpr (L::bits == 5) {  // packed qh bit 8i + K -> bit 4 of byte i
+            const __m512i qh = _mm512_loadu_si512(pb + L::qh);
+            const __m512i high = K <= 4 ? _mm512_slli_epi32(qh, 4 - K) : _mm512_srli_epi32(qh, K - 4);
+            codes = _mm512_ternarylogic_epi32(codes, high, _mm512_set1_epi8(0x10), 0xF8);  // codes | (high & 0x10)
+        }
+        return codes;
+    }
+}
+
+/// 16 fp16 values (a packed block's d or m) as floats.
+LOWBIT_INLINE __m512 load_halves16(const unsigned char* p) noexcept {
+    return join(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16))));
+}
+
+/// Products of packed panel `pi` (rows 16 pi ..) with activation rows c0 .. c0+C-1 (all < batch); outputs outside
+/// rows [r0, r1) are dropped. The weights are decoded once per block for the C columns; the accumulators stay
+/// in registers over the whole row.
+template <class WFmt, int C, class AFmt>
+void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
+                 const matmul_panel<AFmt>& p, const matmul_output& out) {
+    using L = packed_layout<WFmt>;
+    const std::size_t nblocks = w.blocks_per_row();
+    __m512 acc[C];
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        const unsigned char* pb = w.block(pi, b);
+        __m512i wt[8];
+        avx2_matmul::for_each_group<8>([&](auto k) { wt[decltype(k)::value] = packed_group<WFmt, decltype(k)::value>(pb); });
+        const __m512 dw = load_halves16(pb + L::d);
+        const std::size_t at = b * p.stride + c0;
+        for (int c = 0; c < C; ++c) {
+            std::int32_t a[8];
+            std::memcpy(a, p.xq.row(c0 + c)[b].qs, sizeof(a));
+            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+            for (int k = 0; k < 8; k += 2) {
+                s0 = _mm512_dpbusd_epi32(s0, wt[k], _mm512_set1_epi32(a[k]));
+                s1 = _mm512_dpbusd_epi32(s1, wt[k + 1], _mm512_set1_epi32(a[k + 1]));
+            }
+            __m512i isum = _mm512_add_epi32(s0, s1);
+            if constexpr (L::zero_point != 0) isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(L::zero_point * p.sum[at + c]));
+            const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(p.d[at + c]));
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[c]);
+            if constexpr (L::has_min) acc[c] = _mm512_fmadd_ps(load_halves16(pb + L::m), _mm512_set1_ps(p.s[at + c]), acc[c]);
+        }
+    }
+    for (int c = 0; c < C; ++c) {
+        alignas(64) float lanes[16];
+        _mm512_store_ps(lanes, acc[c]);
+        for (std::size_t k = 0; k < 16; ++k) {
+            const std::size_t r = pi * L::rows + k;
+            if (r >= r0 && r < r1) out.put(c0 + c, r, lanes[k]);
+        }
+    }
+}
+
 }  // namespace vnni_matmul
+
+/// Packed weights: one panel (16 rows) x 8, 4 or 1 activation rows per tile.
+template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported, int> = 0>
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
+               const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx512_vnni&) {
+    constexpr std::size_t rows = packed_layout<WFmt>::rows;
+    const std::size_t batch = p.xq.rows();
+    for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
+        std::size_t c0 = 0;
+        for (; c0 + 8 <= batch; c0 += 8) vnni_matmul::packed_tile<WFmt, 8>(w, pi, c0, r0, r1, p, out);
+        for (; c0 + 4 <= batch; c0 += 4) vnni_matmul::packed_tile<WFmt, 4>(w, pi, c0, r0, r1, p, out);
+        for (; c0 < batch; ++c0) vnni_matmul::packed_tile<WFmt, 1>(w, pi, c0, r0, r1, p, out);
+    }
+}
 
 /// GEMM (batch >= 2) with tile16; GEMV with the AVX2 kernel (its 8-row tiles stream the weights better, and the
 /// per-pair sequence is the same).

@@ -12,14 +12,19 @@
 ///             const matmul_output&, const Tag&)
 ///       Computes out(c, r) = dot(row r of w, row c of xq) for r in [r0, r1) and every c < batch, and hands
 ///       each one to out.put(c, r, value). Called concurrently on disjoint row ranges.
+///   gemm_rows(const_packed_view<weight format> w, ...)
+///       The same for a matrix made by lowbit::pack (packed.hpp); r0 is a multiple of 16. It must give the same
+///       value as the plain overload on the same backend, bit for bit.
 ///
 /// Thread-count invariance: the value of out(c, r) must not depend on r0, r1 or the batch size, only on the
 /// row and column it combines, so that any split of the rows gives bit-identical results.
+#include "../../packed.hpp"
 #include "../../view.hpp"
 #include "../backends.hpp"
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 namespace lowbit::arch {
 
@@ -63,6 +68,19 @@ void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
             for (std::size_t r = rt; r < std::min(rt + tile, r1); ++r)
                 for (std::size_t c = ct; c < std::min(ct + tile, batch); ++c)
                     out.put(c, r, dot_blocks(w.row(r), panel.xq.row(c), nblocks, tag));
+}
+
+/// Packed weights on a backend without a packed micro-kernel: each row is unpacked to its plain blocks, then
+/// multiplied as above (so the values are the plain overload's).
+template <class WFmt, class AFmt, class Tag>
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
+               const dot_panel<AFmt>& panel, const matmul_output& out, const Tag& tag) {
+    const std::size_t batch = panel.xq.rows(), nblocks = w.blocks_per_row();
+    std::vector<typename WFmt::block> row(nblocks);
+    for (std::size_t r = r0; r < r1; ++r) {
+        unpack_row(w, r, row.data());
+        for (std::size_t c = 0; c < batch; ++c) out.put(c, r, dot_blocks(row.data(), panel.xq.row(c), nblocks, tag));
+    }
 }
 
 }  // namespace lowbit::arch

@@ -1,0 +1,216 @@
+#pragma once
+/// \file packed.hpp
+/// The repacked (interleaved) weight layout made by lowbit::pack, for the fastest gemv / gemm (matmul.hpp).
+/// Formats: q8_0, q4_0, q4_1, q5_0, q5_1. The plain layout stays valid everywhere; a packed matrix gives
+/// bit-identical products to the plain one on every backend (tests/test_matmul.cpp), only faster where a
+/// backend has a packed micro-kernel (AVX2, AVX-512 VNNI; NEON and scalar unpack each row and run dot_blocks).
+///
+/// Why: a plain row-major matrix makes a multi-row kernel read one stream per row and gather each row's fp16
+/// scale separately, and its codes must be shuffled (transposed) before vpdpbusd can leave one row per lane.
+/// Packed, the 16 rows of a panel are one sequential stream, their scales are one 32-byte load, and each
+/// 64-byte chunk already holds one 4-code group of all 16 rows.
+///
+/// Layout. Rows are taken 16 at a time (a panel; the last one is padded with zero blocks). Panel p holds
+/// packed block 0, 1, ... of rows 16p .. 16p+15, each packed block being the same bytes as its 16 plain blocks
+/// (so a packed matrix is as large as the plain one, plus the padding rows), rearranged:
+///
+///   offset  0                 32 (has min)        +64 (5-bit)              codes
+///           +-----------------+------------------+------------------------+----------------------------+
+///           | d[16]: fp16     | m[16]: fp16      | qh[16]: uint32         | G chunks of 16 x 4 bytes   |
+///           +-----------------+------------------+------------------------+----------------------------+
+///
+///   Codes are unsigned and carry the format's zero point Z (weight = d * (code - Z) [+ m]); "group k" of a row
+///   means its codes 4k .. 4k+3, k = 0..7.
+///   - 4 and 5 bits: G = 4; chunk j, row r is dword j of the row's plain qs: its low nibbles are group j and its
+///     high nibbles group j + 4.
+///   - 5 bits: qh[r] bit 8i + k is the fifth bit of code 4k + i (the plain qh, reordered so that one shift
+///     and one mask put the fifth bits of group k next to its nibbles).
+///   - q8_0: G = 8; chunk k, row r is group k of the row as bytes code + 128 (Z = 128).
+#include "error.hpp"
+#include "format/q4_0.hpp"
+#include "format/q4_1.hpp"
+#include "format/q5_0.hpp"
+#include "format/q5_1.hpp"
+#include "format/q8_0.hpp"
+#include "view.hpp"
+
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+
+namespace lowbit {
+
+/// Byte offsets inside one packed block of Fmt, for the formats that can be packed (supported is false for
+/// the others, and pack() rejects them at compile time).
+template <class Fmt>
+struct packed_layout {
+    static constexpr bool supported = false;
+};
+
+namespace detail {
+template <int Bits, bool HasMin, int Zero>
+struct packed_offsets {
+    static constexpr bool supported = true;
+    static constexpr int bits = Bits, zero_point = Zero;
+    static constexpr bool has_min = HasMin;
+    static constexpr std::size_t rows = 16;  // rows per panel
+    static constexpr std::size_t d = 0, m = 32, qh = HasMin ? 64 : 32;
+    static constexpr std::size_t qs = qh + (Bits == 5 ? 64 : 0);
+    static constexpr std::size_t groups_per_chunk = Bits == 8 ? 1 : 2;
+    static constexpr std::size_t chunks = 8 / groups_per_chunk;
+    static constexpr std::size_t bytes = qs + 64 * chunks;
+};
+}  // namespace detail
+
+template <> struct packed_layout<q4_0> : detail::packed_offsets<4, false, 8> {};
+template <> struct packed_layout<q4_1> : detail::packed_offsets<4, true, 0> {};
+template <> struct packed_layout<q5_0> : detail::packed_offsets<5, false, 16> {};
+template <> struct packed_layout<q5_1> : detail::packed_offsets<5, true, 0> {};
+template <> struct packed_layout<q8_0> : detail::packed_offsets<8, false, 128> {};
+
+static_assert(packed_layout<q4_0>::bytes == 16 * q4_0::block_bytes && packed_layout<q4_1>::bytes == 16 * q4_1::block_bytes &&
+                  packed_layout<q5_0>::bytes == 16 * q5_0::block_bytes && packed_layout<q5_1>::bytes == 16 * q5_1::block_bytes &&
+                  packed_layout<q8_0>::bytes == 16 * q8_0::block_bytes,
+              "a packed block is exactly its 16 plain blocks, rearranged");
+
+/// A read-only packed matrix: rows x cols weights of Fmt in the layout above, panel after panel.
+template <class Fmt>
+class const_packed_view {
+public:
+    using format = Fmt;
+    using layout = packed_layout<Fmt>;
+    using index_type = std::size_t;
+    static_assert(layout::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0 and q5_1");
+
+    /// Bytes of a packed rows x cols matrix (cols a multiple of the block size).
+    static constexpr index_type bytes_for(index_type rows, index_type cols) noexcept {
+        return (rows + layout::rows - 1) / layout::rows * (cols / Fmt::block_size) * layout::bytes;
+    }
+
+    /// Throws if cols is not a multiple of the block size or data is null for a non-empty matrix.
+    const_packed_view(const void* data, index_type rows, index_type cols)
+        : m_data(static_cast<const unsigned char*>(data)), m_rows(rows), m_cols(cols) {
+        const_qmatrix_view<Fmt>(data, rows, cols);  // the same checks as a plain matrix
+    }
+
+    /// Packed block b of panel p (rows 16p .. 16p+15).
+    const unsigned char* block(index_type p, index_type b) const noexcept {
+        return m_data + (p * blocks_per_row() + b) * layout::bytes;
+    }
+    const unsigned char* bytes() const noexcept { return m_data; }
+    index_type rows() const noexcept { return m_rows; }
+    index_type cols() const noexcept { return m_cols; }
+    index_type blocks_per_row() const noexcept { return m_cols / Fmt::block_size; }
+    index_type panels() const noexcept { return (m_rows + layout::rows - 1) / layout::rows; }
+    index_type size_bytes() const noexcept { return bytes_for(m_rows, m_cols); }
+
+private:
+    const unsigned char* m_data;
+    index_type m_rows, m_cols;
+};
+
+namespace detail {
+
+inline std::uint32_t load_u32(const unsigned char* p) noexcept {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+inline void store_u32(unsigned char* p, std::uint32_t v) noexcept {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+/// Plain qh bit 4k + i <-> packed qh bit 8i + k (an 8 x 4 bit transpose, its own inverse up to the roles).
+inline std::uint32_t pack_high_bits(std::uint32_t qh) noexcept {
+    std::uint32_t out = 0;
+    for (int k = 0; k < 8; ++k)
+        for (int i = 0; i < 4; ++i) out |= ((qh >> (4 * k + i)) & 1u) << (8 * i + k);
+    return out;
+}
+inline std::uint32_t unpack_high_bits(std::uint32_t packed) noexcept {
+    std::uint32_t out = 0;
+    for (int k = 0; k < 8; ++k)
+        for (int i = 0; i < 4; ++i) out |= ((packed >> (8 * i + k)) & 1u) << (4 * k + i);
+    return out;
+}
+
+/// Writes row r (< 16) of packed block `to` from plain block `from`; the scalar definition of the layout.
+template <class Fmt>
+void pack_block_row(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
+    using L = packed_layout<Fmt>;
+    std::memcpy(to + L::d + 2 * r, &from.d, 2);
+    if constexpr (L::has_min) std::memcpy(to + L::m + 2 * r, &from.m, 2);
+    if constexpr (L::bits == 5) store_u32(to + L::qh + 4 * r, pack_high_bits(load_u32(from.qh)));
+    for (std::size_t j = 0; j < L::chunks; ++j)
+        for (std::size_t i = 0; i < 4; ++i) {
+            const auto q = static_cast<std::uint8_t>(from.qs[4 * j + i]);
+            to[L::qs + 64 * j + 4 * r + i] = L::bits == 8 ? static_cast<unsigned char>(q ^ 0x80u) : q;
+        }
+}
+
+/// The inverse: plain block of row r (< 16) of packed block `from`.
+template <class Fmt>
+void unpack_block_row(const unsigned char* from, std::size_t r, typename Fmt::block& to) noexcept {
+    using L = packed_layout<Fmt>;
+    std::memcpy(&to.d, from + L::d + 2 * r, 2);
+    if constexpr (L::has_min) std::memcpy(&to.m, from + L::m + 2 * r, 2);
+    if constexpr (L::bits == 5) store_u32(to.qh, unpack_high_bits(load_u32(from + L::qh + 4 * r)));
+    for (std::size_t j = 0; j < L::chunks; ++j)
+        for (std::size_t i = 0; i < 4; ++i) {
+            const auto q = static_cast<std::uint8_t>(from[L::qs + 64 * j + 4 * r + i] ^ (L::bits == 8 ? 0x80u : 0u));
+            std::memcpy(&to.qs[4 * j + i], &q, 1);
+        }
+}
+
+}  // namespace detail
+
+/// Row r of w as plain blocks (blocks_per_row of them at `row`): the inverse of pack for one row.
+template <class Fmt>
+void unpack_row(const const_packed_view<Fmt>& w, std::size_t r, typename Fmt::block* row) noexcept {
+    for (std::size_t b = 0; b < w.blocks_per_row(); ++b)
+        detail::unpack_block_row<Fmt>(w.block(r / 16, b), r % 16, row[b]);
+}
+
+/// Packs plain w into `out` (const_packed_view<Fmt>::bytes_for(rows, cols) bytes, any alignment; padding rows
+/// are written as zero blocks) and returns the view of it.
+template <class Fmt, class Block>
+const_packed_view<Fmt> pack(qmatrix_view<Fmt, Block> w, void* out) {
+    using L = packed_layout<Fmt>;
+    static_assert(L::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0 and q5_1");
+    const std::size_t rows = w.rows(), nblocks = w.blocks_per_row();
+    const auto bytes = static_cast<unsigned char*>(out);
+    if (!out && rows != 0 && nblocks != 0) raise(std::string("pack(") + Fmt::name() + "): null output");
+    const typename Fmt::block zero{};
+    for (std::size_t r = 0; r < (rows + 15) / 16 * 16; ++r)
+        for (std::size_t b = 0; b < nblocks; ++b)
+            detail::pack_block_row<Fmt>(r < rows ? w.row(r)[b] : zero, r % 16, bytes + ((r / 16) * nblocks + b) * L::bytes);
+    return const_packed_view<Fmt>(out, rows, w.cols());
+}
+
+/// An owning packed matrix (64-byte aligned storage): `lowbit::packed_matrix<q4_0> p(w);` then gemv(p, ...).
+template <class Fmt>
+class packed_matrix {
+public:
+    template <class Block>
+    explicit packed_matrix(qmatrix_view<Fmt, Block> w)
+        : m_bytes(allocate(const_packed_view<Fmt>::bytes_for(w.rows(), w.cols()))), m_view(pack(w, m_bytes.get())) {}
+
+    const const_packed_view<Fmt>& view() const noexcept { return m_view; }
+    operator const const_packed_view<Fmt>&() const noexcept { return m_view; }
+    std::size_t rows() const noexcept { return m_view.rows(); }
+    std::size_t cols() const noexcept { return m_view.cols(); }
+    std::size_t size_bytes() const noexcept { return m_view.size_bytes(); }
+
+private:
+    struct deleter {
+        void operator()(unsigned char* p) const noexcept { ::operator delete(p, std::align_val_t(64)); }
+    };
+    static std::unique_ptr<unsigned char, deleter> allocate(std::size_t n) {
+        return std::unique_ptr<unsigned char, deleter>(static_cast<unsigned char*>(::operator new(n ? n : 1, std::align_val_t(64))));
+    }
+    std::unique_ptr<unsigned char, deleter> m_bytes;
+    const_packed_view<Fmt> m_view;
+};
+
+}  // namespace lowbit
