@@ -166,8 +166,11 @@ void bench_int8_peak(benchmark::State& state, bool cpu_has_it, double ops_per_it
         return;
     }
     for (auto _ : state) benchmark::DoNotOptimize(Peak());
-    state.counters["OP"] = benchmark::Counter(ops_per_iteration * static_cast<double>(peak_iterations),
-                                              benchmark::Counter::kIsIterationInvariantRate);
+    // Benchmark sums a counter over its threads and multiplies it by the iterations of all of them: kAvgThreads
+    // keeps the total to one count per iteration.
+    state.counters["OP"] = benchmark::Counter(
+        ops_per_iteration * static_cast<double>(peak_iterations),
+        benchmark::Counter::Flags(benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kAvgThreads));
     state.SetLabel("register-only, 2 ops per multiply-add");
 }
 #endif

@@ -1,7 +1,8 @@
 // gemv / gemm on every backend: against Eigen's float product (a derived error bound), against the generic
-// one-dot_blocks-per-output path (bit-exact where the backend has no micro-kernel for the format; otherwise
-// bit-exact against the micro-kernels' documented per-pair FMA sequence and within the dot bound), and
-// invariance to the executor: thread counts 1, 2, 3, 7 and task order give bit-identical results.
+// one-dot_blocks-per-output path (bit-exact where the backend has no micro-kernel for the format, and for the K
+// formats' kernels; otherwise bit-exact against the micro-kernels' documented per-pair FMA sequence and within
+// the dot bound), packed weights (lowbit::pack) bit-exact against plain ones, and invariance to the executor:
+// thread counts 1, 2, 3, 7 and task order give bit-identical results.
 #include "test_common.hpp"
 
 #include <lowbit/matmul.hpp>
@@ -44,13 +45,15 @@ struct problem {
     const ablock* xrow(std::size_t c) const { return xq.data() + c * (k / Fmt::block_size); }
 };
 
-/// True when the backend has a matmul micro-kernel for Fmt (its panel is not the generic one).
+/// True when the backend has a matmul micro-kernel for Fmt with the per-pair FMA sequence below (its panel is
+/// not the generic one). The K formats' kernels (AVX2) compute what dot_blocks does, so they count as generic.
 template <class Fmt>
 constexpr bool has_micro_kernel() {
     using panel = decltype(make_panel(static_cast<const typename Fmt::block*>(nullptr),
                                       std::declval<lowbit::const_qmatrix_view<typename Fmt::activation>>(),
                                       backend{}));
-    return !std::is_same<panel, lowbit::arch::dot_panel<typename Fmt::activation>>::value;
+    return !std::is_same<panel, lowbit::arch::dot_panel<typename Fmt::activation>>::value &&
+           !std::is_same<typename Fmt::activation, lowbit::q8_K>::value;
 }
 
 template <class Block, class = void>

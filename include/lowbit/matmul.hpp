@@ -10,9 +10,14 @@
 /// product of the dequantized weights is dominated by the activation rounding (see tests/test_matmul.cpp).
 ///
 /// Results do not depend on the executor or its thread count: the rows of W are split into contiguous
-/// ranges, and each output is computed by the same operations whatever the split (bit-identical). Backends
-/// with a micro-kernel for a format (arch/avx2/matmul.hpp: q4_0, q8_0) may differ from the generic
-/// one-dot_blocks-per-output path by float summation order only (within the dot tolerance of api.hpp).
+/// ranges, and each output is computed by the same operations whatever the split (bit-identical); nor on the
+/// batch (a GEMV is bit for bit the same row of a GEMM), nor on the layout (plain or packed.hpp's). Backends
+/// with a micro-kernel for a format (arch/avx2/matmul.hpp, arch/avx512/matmul.hpp: q8_0, q4_0, q4_1, q5_0,
+/// q5_1) may differ from the generic one-dot_blocks-per-output path by float summation order only (within the
+/// dot tolerance of api.hpp).
+///
+/// Weights: a plain qmatrix_view (GGUF's row-major blocks, e.g. memory-mapped from a file), or for the fastest
+/// kernels a matrix repacked once by lowbit::pack / packed_matrix (packed.hpp; q8_0, q4_0, q4_1, q5_0, q5_1).
 ///
 /// Shapes are checked and raise lowbit::error; y must not overlap x, W or the bias.
 #include "api.hpp"

@@ -82,7 +82,6 @@ public:
     using format = Fmt;
     using layout = packed_layout<Fmt>;
     using index_type = std::size_t;
-    static_assert(layout::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0 and q5_1");
 
     /// Bytes of a packed rows x cols matrix (cols a multiple of the block size).
     static constexpr index_type bytes_for(index_type rows, index_type cols) noexcept {
@@ -92,6 +91,7 @@ public:
     /// Throws if cols is not a multiple of the block size or data is null for a non-empty matrix.
     const_packed_view(const void* data, index_type rows, index_type cols)
         : m_data(static_cast<const unsigned char*>(data)), m_rows(rows), m_cols(cols) {
+        static_assert(layout::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0 and q5_1");
         const_qmatrix_view<Fmt>(data, rows, cols);  // the same checks as a plain matrix
     }
 

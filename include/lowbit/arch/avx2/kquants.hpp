@@ -17,16 +17,6 @@
 namespace lowbit::arch {
 namespace avx2_detail {
 
-/// Calls f(std::integral_constant<int, c>{}) for c = 0 .. N - 1 in order, so that c can be an immediate.
-template <class F, int... C>
-LOWBIT_INLINE void unroll(F&& f, std::integer_sequence<int, C...>) {
-    (f(std::integral_constant<int, C>{}), ...);
-}
-template <int N, class F>
-LOWBIT_INLINE void unroll(F&& f) {
-    unroll(f, std::make_integer_sequence<int, N>{});
-}
-
 LOWBIT_INLINE __m256i load32(const void* p) noexcept { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 /// Bits From .. From + Width - 1 of every byte moved to bits To .. To + Width - 1, the other bits cleared.
@@ -144,31 +134,84 @@ struct kblock_sums {
     __m256i isum, msum;
 };
 
+/// A K block decoded for products with q8_K blocks: chunk c's 32 unsigned codes, the int16 group scales that
+/// weight its pair sums (lanes 0-7: group 2c, lanes 8-15: group 2c + 1), and the group scales and mins for the
+/// bsums terms. The GEMM kernel (matmul.hpp) decodes a block once for several activation rows.
+struct kblock_decoded {
+    __m256i codes[8], scale[8];
+    group_scales s;
+};
+
 template <class Block>
-LOWBIT_INLINE kblock_sums kblock_dot(const Block& w, const q8_K::block& a) noexcept {
-    using traits = ref::kquant<Block>;
-    const group_scales s = kblock<Block>::scales(w);
+LOWBIT_INLINE kblock_decoded kblock_decode(const Block& w) noexcept {
+    kblock_decoded d;
+    d.s = kblock<Block>::scales(w);
     // Chunk c weights its lanes 0-7 by group 2c's scale and lanes 8-15 by group 2c + 1's: from the 128-bit
     // half that holds groups 0-7 (c < 4) or 8-15, broadcast to both halves, pick words 2(c % 4), 2(c % 4) + 1.
-    const __m256i half_scales[2] = {_mm256_permute2x128_si256(s.sc, s.sc, 0x00),
-                                    _mm256_permute2x128_si256(s.sc, s.sc, 0x11)};
-    __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    const __m256i half_scales[2] = {_mm256_permute2x128_si256(d.s.sc, d.s.sc, 0x00),
+                                    _mm256_permute2x128_si256(d.s.sc, d.s.sc, 0x11)};
     unroll<8>([&](auto chunk) {
         constexpr int c = decltype(chunk)::value, k = c % 4;
         const __m256i pick = _mm256_setr_m128i(_mm_set1_epi16(static_cast<short>((4 * k + 1) << 8 | 4 * k)),
                                                _mm_set1_epi16(static_cast<short>((4 * k + 3) << 8 | (4 * k + 2))));
-        const __m256i scale = _mm256_shuffle_epi8(half_scales[c / 4], pick);
+        d.scale[c] = _mm256_shuffle_epi8(half_scales[c / 4], pick);
+        d.codes[c] = kblock<Block>::template codes<c>(w);
+    });
+    return d;
+}
+
+template <class Block>
+LOWBIT_INLINE kblock_sums kblock_dot_decoded(const kblock_decoded& w, const q8_K::block& a) noexcept {
+    using traits = ref::kquant<Block>;
+    __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    unroll<8>([&](auto chunk) {
+        constexpr int c = decltype(chunk)::value;
         // |pair| <= 2 * 63 * 128 = 16128 (6-bit codes, any activation byte): vpmaddubsw never saturates.
-        const __m256i pairs = _mm256_maddubs_epi16(kblock<Block>::template codes<c>(w), load32(a.qs + 32 * c));
-        acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(pairs, scale));
+        const __m256i pairs = _mm256_maddubs_epi16(w.codes[c], load32(a.qs + 32 * c));
+        acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(pairs, w.scale[c]));
     });
     __m256i isum = _mm256_add_epi32(acc[0], acc[1]);
     const __m256i bsums = load32(a.bsums);
     if constexpr (traits::zero != 0)
         isum = _mm256_sub_epi32(
-            isum, _mm256_mullo_epi32(_mm256_madd_epi16(bsums, s.sc), _mm256_set1_epi32(traits::zero)));
-    const __m256i msum = traits::has_min ? _mm256_madd_epi16(bsums, s.m) : _mm256_setzero_si256();
+            isum, _mm256_mullo_epi32(_mm256_madd_epi16(bsums, w.s.sc), _mm256_set1_epi32(traits::zero)));
+    const __m256i msum = traits::has_min ? _mm256_madd_epi16(bsums, w.s.m) : _mm256_setzero_si256();
     return {isum, msum};
+}
+
+template <class Block>
+LOWBIT_INLINE kblock_sums kblock_dot(const Block& w, const q8_K::block& a) noexcept {
+    return kblock_dot_decoded<Block>(kblock_decode(w), a);
+}
+
+/// dot_blocks' float step for blocks w[0 .. n-1] times a[0 .. n-1] (n <= 8) whose integer sums are s[0 .. n-1]
+/// (s[n ..] zero): (d * d_a) * float(isum) - (dmin * d_a) * float(msum), 8 blocks in 8 lanes, added to acc.
+template <class Block>
+LOWBIT_INLINE void kdot_step(fbatch& acc, const Block* w, const q8_K::block* a, std::size_t n,
+                             const kblock_sums (&s)[8]) noexcept {
+    using traits = ref::kquant<Block>;
+    __m256i isum[8], msum[8];
+    alignas(32) float dw[8] = {}, dmin[8] = {}, da[8] = {};  // zero scales: the tail lanes add nothing
+    for (std::size_t k = 0; k < 8; ++k) {
+        isum[k] = s[k].isum;
+        msum[k] = s[k].msum;
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+        dw[k] = load_half1(w[k].d);
+        if constexpr (traits::has_min) dmin[k] = load_half1(w[k].dmin);
+        da[k] = a[k].d.value();
+    }
+    const fbatch d_a = fbatch::load_aligned(da);
+    const fbatch term = (fbatch::load_aligned(dw) * d_a) * fbatch(_mm256_cvtepi32_ps(reduce8(isum)));
+    if constexpr (traits::has_min) {
+        // The min term is subtracted with one fused multiply-add from the rounded isum term: what GCC and
+        // clang make of the reference's `term -= (dmin * d_a) * msum` with contraction on (their default).
+        // The two parts can nearly cancel, so a different rounding could exceed the documented bound.
+        const fbatch dm = fbatch::load_aligned(dmin) * d_a;
+        acc += fbatch(_mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(reduce8(msum)), rounded(term)));
+    } else {
+        acc += term;
+    }
 }
 
 /// One 8-byte quarter of 32 bytes, widened to 8 int32 lanes (sign- or zero-extended) and converted to float.
@@ -219,35 +262,13 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
 template <class Block, ref::if_kquant<Block> = 0>
 inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const avx2&) noexcept {
     using namespace avx2_detail;
-    using traits = ref::kquant<Block>;
     fbatch acc(0.0f);
     for (std::size_t b = 0; b < nblocks; b += 8) {
         const std::size_t n = nblocks - b < 8 ? nblocks - b : 8;
-        __m256i isum[8], msum[8];
-        alignas(32) float dw[8] = {}, dmin[8] = {}, da[8] = {};  // zero scales: the tail lanes add nothing
-        for (std::size_t k = 0; k < 8; ++k) {
-            if (k < n) {
-                const kblock_sums s = kblock_dot(w[b + k], a[b + k]);
-                isum[k] = s.isum;
-                msum[k] = s.msum;
-                dw[k] = load_half1(w[b + k].d);
-                if constexpr (traits::has_min) dmin[k] = load_half1(w[b + k].dmin);
-                da[k] = a[b + k].d.value();
-            } else {
-                isum[k] = msum[k] = _mm256_setzero_si256();
-            }
-        }
-        const fbatch d_a = fbatch::load_aligned(da);
-        const fbatch term = (fbatch::load_aligned(dw) * d_a) * fbatch(_mm256_cvtepi32_ps(reduce8(isum)));
-        if constexpr (traits::has_min) {
-            // The min term is subtracted with one fused multiply-add from the rounded isum term: what GCC and
-            // clang make of the reference's `term -= (dmin * d_a) * msum` with contraction on (their default).
-            // The two parts can nearly cancel, so a different rounding could exceed the documented bound.
-            const fbatch dm = fbatch::load_aligned(dmin) * d_a;
-            acc += fbatch(_mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(reduce8(msum)), rounded(term)));
-        } else {
-            acc += term;
-        }
+        kblock_sums s[8];
+        for (std::size_t k = 0; k < 8; ++k)
+            s[k] = k < n ? kblock_dot(w[b + k], a[b + k]) : kblock_sums{_mm256_setzero_si256(), _mm256_setzero_si256()};
+        kdot_step(acc, w + b, a + b, n, s);
     }
     return xsimd::hadd(acc);
 }

@@ -1,7 +1,9 @@
 #pragma once
 /// \file arch/avx2/matmul.hpp
-/// AVX2 matrix-product micro-kernels for the legacy weight formats q8_0, q4_0, q4_1, q5_0 and q5_1; the hooks
-/// are described in arch/scalar/matmul.hpp. The K formats use the generic path with the AVX2 dot_blocks.
+/// AVX2 matrix-product micro-kernels for the legacy weight formats q8_0, q4_0, q4_1, q5_0 and q5_1, on plain
+/// rows (row_tile) and on packed panels (packed_tile, packed.hpp); the hooks are described in
+/// arch/scalar/matmul.hpp. The K formats have a GEMM kernel that decodes each weight block once for 4 activation
+/// rows and otherwise computes exactly what the AVX2 dot_blocks does (kquant_tile).
 ///
 /// Every micro-kernel (these, and arch/avx512/matmul.hpp's) computes each output by the same per-pair
 /// sequence, blocks in order, acc starting at 0:
@@ -16,6 +18,7 @@
 /// one convert and one or two FMAs per 8 pairs. Formats with a zero point (code - Z) multiply unsigned codes
 /// and subtract Z * sum(a), which the panel precomputes.
 #include "../scalar/matmul.hpp"
+#include "kquants.hpp"
 #include "q4_q5.hpp"
 #include "q8.hpp"
 
@@ -32,7 +35,7 @@ namespace lowbit::arch {
 namespace avx2_matmul {
 
 /// Per weight format: how to decode its blocks, and the pair product. dot(w, a) returns 8 int32 lanes whose
-/// sum is sum_j code_j * a_j; the zero point is applied later as - offset * sum_j a_j (offset a power of 2).
+/// sum is sum_j code_j * a_j; the zero point Z is applied later by adding the panel's zero_point_sum (-Z * sum_j a_j).
 template <class WBlock, class = void>
 struct ops {
     static constexpr bool available = false;
@@ -81,9 +84,6 @@ struct ops<q8_0::block> {
     }
 };
 
-/// log2 of a power of two (the zero points 8, 16, 128), for shifting instead of multiplying.
-constexpr int log2_exact(int v) noexcept { return v <= 1 ? 0 : 1 + log2_exact(v / 2); }
-
 /// Lane k = p[k % C]: C consecutive values repeated (C = 1, 2, 4 or 8).
 template <int C>
 LOWBIT_INLINE __m256 repeat(const float* p) noexcept {
@@ -107,14 +107,15 @@ LOWBIT_INLINE __m256 lane_halves(const WBlock* const* rows, std::size_t b) noexc
 }  // namespace avx2_matmul
 
 /// Activation data shared by every row range and every micro-kernel: the quantized rows, and per block b and
-/// row c (at b * stride + c, zero past the batch, stride a multiple of 16) the float scale d_a, the sum of the
-/// codes (for zero points) and, for q8_1, the stored sum s_a as a float.
+/// row c (at b * stride + c, zero past the batch, stride a multiple of 16) the float scale d_a, -Z times the sum
+/// of the codes (the correction for a weight zero point Z: packed_layout<weight format>::zero_point) and, for
+/// q8_1, the stored sum s_a as a float.
 template <class AFmt>
 struct matmul_panel {
     const_qmatrix_view<AFmt> xq;
     std::size_t stride;
     std::vector<float> d, s;
-    std::vector<std::int32_t> sum;
+    std::vector<std::int32_t> zero_point_sum;
 };
 
 namespace avx2_matmul {
@@ -125,7 +126,7 @@ template <class WBlock, int R, int C, class AFmt>
 void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::size_t last,
               const matmul_panel<AFmt>& p, float* acc, const matmul_output& out) {
     static_assert(R * C == 8, "a tile is 8 pairs: one reduce8 per block");
-    constexpr std::size_t prefetch_bytes = 512;  // measured best of 144..1152 (q4_0, q8_0 GEMV)
+    constexpr std::size_t prefetch_bytes = 512;  // measured best of 144..1152 (q4_0, q8_0 GEMV); 2-4 KiB is slower
     using O = ops<WBlock>;
     // C == 1 tiles serve a batch of one (GEMV): a compile-time single group keeps acc in a register.
     const std::size_t nblocks = w.blocks_per_row(), batch = p.xq.rows(), groups = C == 1 ? 1 : (batch + C - 1) / C;
@@ -151,8 +152,10 @@ void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std
                 for (int r = 0; r < R; ++r) v[r * C + c] = O::dot(wt[r], a);
             }
             __m256i isum = avx2_detail::reduce8(v);
-            if constexpr (O::offset != 0)
-                isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(repeat<C>(p.sum.data() + at + c0), log2_exact(O::offset)));
+            if constexpr (O::offset != 0) {
+                static_assert(O::offset == packed_layout<typename WBlock::format>::zero_point, "zero_point_sum's Z");
+                isum = _mm256_add_epi32(isum, repeat<C>(p.zero_point_sum.data() + at + c0));
+            }
             const __m256 scale = _mm256_mul_ps(dw, repeat<C>(p.d.data() + at + c0));
             __m256 a = C == 1 ? acc1 : _mm256_loadu_ps(acc + 8 * g);
             a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, a);
@@ -169,14 +172,12 @@ void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std
         }
 }
 
-/// Calls f(std::integral_constant<int, K>{}) for K = 0 .. N-1: the groups of a block, with compile-time shifts.
-template <int N, class F, int... K>
-LOWBIT_INLINE void for_each_group(F&& f, std::integer_sequence<int, K...>) noexcept {
-    (f(std::integral_constant<int, K>{}), ...);
-}
-template <int N, class F>
-LOWBIT_INLINE void for_each_group(F&& f) noexcept {
-    for_each_group<N>(f, std::make_integer_sequence<int, N>{});
+/// Prefetches the cache lines N bytes long at `ahead` bytes past p. A packed GEMV reads one sequential stream, yet
+/// the hardware prefetchers alone keep too little of it in flight: DRAM GEMV of q4_0 went from about 55% to about
+/// 85-90% of the read bandwidth with this (distances of 6, 8, 12, 16 and 32 KiB measured; 12 KiB was as good as any).
+template <std::size_t N, std::size_t ahead = 12288>
+LOWBIT_INLINE void prefetch_ahead(const unsigned char* p) noexcept {
+    for (std::size_t i = 0; i < N; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + ahead + i), _MM_HINT_T0);
 }
 
 /// Group K (codes 4K .. 4K+3) of the 8 rows of half H of a packed block (packed.hpp), as unsigned bytes.
@@ -216,7 +217,7 @@ LOWBIT_INLINE void packed_block_sums(const unsigned char* pb, const ABlock* cons
     const __m256i ones = _mm256_set1_epi16(1), nibble = _mm256_set1_epi8(0x0F);
     __m256i lo[C], hi[C];  // int16 partial sums: 4 and 5 bits: groups 0-3 | 4-7 (4 bits: all in lo); 8 bits: planes
     for (int c = 0; c < C; ++c) lo[c] = hi[c] = _mm256_setzero_si256();
-    for_each_group<8>([&](auto k) {
+    avx2_detail::unroll<8>([&](auto k) {
         constexpr int K = decltype(k)::value;
         const __m256i g = packed_group<WFmt, H, K>(pb);
         for (int c = 0; c < C; ++c) {
@@ -239,8 +240,9 @@ LOWBIT_INLINE void packed_block_sums(const unsigned char* pb, const ABlock* cons
 }
 
 /// Products of packed panel `pi` (rows 16 pi ..) with activation rows c0 .. c0+C-1 (all < batch), for the H halves
-/// from H0 (8 rows each); outputs outside rows [r0, r1) are dropped.
-template <class WFmt, int H0, int H, int C, class AFmt>
+/// from H0 (8 rows each); outputs outside rows [r0, r1) are dropped. Stream: prefetch (GEMV, where the weights
+/// are read once; GEMM re-reads them from cache).
+template <class WFmt, int H0, int H, int C, bool Stream, class AFmt>
 void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
                  const matmul_panel<AFmt>& p, const matmul_output& out) {
     using L = packed_layout<WFmt>;
@@ -250,18 +252,18 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
         for (auto& v : row) v = _mm256_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
         const unsigned char* pb = w.block(pi, b);
+        if constexpr (Stream) avx2_matmul::prefetch_ahead<L::bytes>(pb);
         const typename AFmt::block* a[C];
         for (int c = 0; c < C; ++c) a[c] = p.xq.row(c0 + c) + b;
         const std::size_t at = b * p.stride + c0;
-        for_each_group<H>([&](auto h) {
+        avx2_detail::unroll<H>([&](auto h) {
             constexpr int half = H0 + decltype(h)::value;
             __m256i isum[C];
             packed_block_sums<WFmt, half, C>(pb, a, isum);
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + L::d + 16 * half)));
             for (int c = 0; c < C; ++c) {
                 __m256i s = isum[c];
-                if constexpr (L::zero_point != 0)
-                    s = _mm256_sub_epi32(s, _mm256_slli_epi32(_mm256_set1_epi32(p.sum[at + c]), log2_exact(L::zero_point)));
+                if constexpr (L::zero_point != 0) s = _mm256_add_epi32(s, _mm256_set1_epi32(p.zero_point_sum[at + c]));
                 const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(p.d[at + c]));
                 __m256& v = acc[decltype(h)::value][c];
                 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, v);
@@ -298,7 +300,7 @@ matmul_panel<typename WBlock::format::activation> make_panel(
             if constexpr (std::is_same<AFmt, q8_1>::value) p.s[b * stride + c] = load_half(a.s);
             std::int32_t s = 0;
             for (std::int8_t q : a.qs) s += q;
-            p.sum[b * stride + c] = s;
+            p.zero_point_sum[b * stride + c] = -packed_layout<typename WBlock::format>::zero_point * s;
         }
     return p;
 }
@@ -329,15 +331,70 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
     const std::size_t batch = p.xq.rows();
     for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
         if (batch == 1) {
-            avx2_matmul::packed_tile<WFmt, 0, 2, 1>(w, pi, 0, r0, r1, p, out);
+            avx2_matmul::packed_tile<WFmt, 0, 2, 1, true>(w, pi, 0, r0, r1, p, out);
             continue;
         }
-        avx2_matmul::for_each_group<2>([&](auto h) {
+        avx2_detail::unroll<2>([&](auto h) {
             constexpr int half = decltype(h)::value;
             std::size_t c0 = 0;
-            for (; c0 + 4 <= batch; c0 += 4) avx2_matmul::packed_tile<WFmt, half, 1, 4>(w, pi, c0, r0, r1, p, out);
-            for (; c0 < batch; ++c0) avx2_matmul::packed_tile<WFmt, half, 1, 1>(w, pi, c0, r0, r1, p, out);
+            for (; c0 + 4 <= batch; c0 += 4) avx2_matmul::packed_tile<WFmt, half, 1, 4, false>(w, pi, c0, r0, r1, p, out);
+            for (; c0 < batch; ++c0) avx2_matmul::packed_tile<WFmt, half, 1, 1, false>(w, pi, c0, r0, r1, p, out);
         });
+    }
+}
+
+/// K formats: the activations themselves (a type of its own, which selects the gemm_rows below).
+struct kquant_panel {
+    const_qmatrix_view<q8_K> xq;
+};
+
+template <class WBlock, ref::if_kquant<WBlock> = 0>
+kquant_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&) {
+    return {xq};
+}
+
+namespace avx2_matmul {
+
+/// Row r of W times activation rows c0 .. c0+C-1. Each output is what dot_blocks(row, activation, avx2) returns,
+/// bit for bit (the same integer sums, the same kdot_step), but each weight block is decoded once for the C rows.
+template <class WBlock, int C>
+void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::size_t c0, const kquant_panel& p,
+                 const matmul_output& out) {
+    using namespace avx2_detail;
+    const q8_K::block* a[C];
+    fbatch acc[C];
+    for (int c = 0; c < C; ++c) {
+        a[c] = p.xq.row(c0 + c);
+        acc[c] = fbatch(0.0f);
+    }
+    for (std::size_t b = 0; b < nblocks; b += 8) {
+        const std::size_t n = std::min<std::size_t>(8, nblocks - b);
+        kblock_sums s[C][8];
+        for (std::size_t k = 0; k < 8; ++k) {
+            if (k < n) {
+                const kblock_decoded d = kblock_decode(row[b + k]);
+                for (int c = 0; c < C; ++c) s[c][k] = kblock_dot_decoded<WBlock>(d, a[c][b + k]);
+            } else {
+                for (int c = 0; c < C; ++c) s[c][k] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+            }
+        }
+        for (int c = 0; c < C; ++c) kdot_step(acc[c], row + b, a[c] + b, n, s[c]);
+    }
+    for (int c = 0; c < C; ++c) out.put(c0 + c, r, xsimd::hadd(acc[c]));
+}
+
+}  // namespace avx2_matmul
+
+/// Row by row (each row read once, then from cache for the later activation rows), 4 activation rows per tile.
+template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+               const matmul_output& out, const avx2&) {
+    using WBlock = typename WFmt::block;
+    const std::size_t batch = p.xq.rows(), nblocks = w.blocks_per_row();
+    for (std::size_t r = r0; r < r1; ++r) {
+        std::size_t c0 = 0;
+        for (; c0 + 4 <= batch; c0 += 4) avx2_matmul::kquant_tile<WBlock, 4>(w.row(r), nblocks, r, c0, p, out);
+        for (; c0 < batch; ++c0) avx2_matmul::kquant_tile<WBlock, 1>(w.row(r), nblocks, r, c0, p, out);
     }
 }
 

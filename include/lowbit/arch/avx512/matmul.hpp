@@ -2,12 +2,14 @@
 /// \file arch/avx512/matmul.hpp
 /// AVX-512 VNNI GEMM micro-kernel for the legacy weight formats (q8_0, q4_0, q4_1, q5_0, q5_1); the hooks are
 /// described in arch/scalar/matmul.hpp, the per-pair arithmetic in arch/avx2/matmul.hpp (the same here, so
-/// results are bit-identical to the AVX2 micro-kernels and GEMV, which this backend takes from AVX2).
+/// results are bit-identical to the AVX2 micro-kernels and to plain-layout GEMV, which this backend takes from AVX2).
 ///
 /// Layout without horizontal reductions: a tile is 16 weight rows, one per int32 lane. Per block, the 16
 /// blocks' unsigned codes are transposed so that vector k holds dword k (codes 4k .. 4k+3) of every row; then
 /// for each activation row, 8 vpdpbusd with the activation's dword k broadcast leave each row's exact block
-/// sum in its lane. The transpose is paid once per weight block and shared by the whole batch.
+/// sum in its lane. The transpose is paid once per weight block and shared by the whole batch. Packed weights
+/// (packed.hpp) are stored in that transposed order, so packed_tile only masks (and shifts) its loads; it also
+/// serves GEMV, prefetching ahead of its single stream.
 #include "../avx2/matmul.hpp"
 #include "intrin.hpp"
 
@@ -23,6 +25,7 @@ namespace vnni_matmul {
 template <class WBlock>
 struct codes {
     static constexpr int offset = avx2_matmul::ops<WBlock>::offset;
+    static_assert(offset == packed_layout<typename WBlock::format>::zero_point, "the panel's zero_point_sum is for this Z");
     static LOWBIT_INLINE __m256i load(const WBlock& b) noexcept { return avx2_detail::unpack_codes(b); }
 };
 template <>
@@ -97,7 +100,7 @@ void tile16(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::
                 s1 = _mm512_dpbusd_epi32(s1, wt[k + 1], _mm512_set1_epi32(a[k + 1]));
             }
             __m512i isum = _mm512_add_epi32(s0, s1);
-            if constexpr (offset != 0) isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(offset * p.sum[at + c]));
+            if constexpr (offset != 0) isum = _mm512_add_epi32(isum, _mm512_set1_epi32(p.zero_point_sum[at + c]));
             const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(p.d[at + c]));
             __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, _mm512_loadu_ps(acc + 16 * c));
             if constexpr (has_min) v = _mm512_fmadd_ps(mw, _mm512_set1_ps(p.s[at + c]), v);
@@ -127,6 +130,10 @@ LOWBIT_INLINE __m512i packed_group(const unsigned char* pb) noexcept {
     }
 }
 
+/// An int32 read from any address. Reading activations through it (not through a local copy, which GCC
+/// assembles in general registers, then moves to vectors) lets vpdpbusd broadcast them from memory.
+using dword = std::int32_t __attribute__((may_alias, aligned(1)));
+
 /// 16 fp16 values (a packed block's d or m) as floats.
 LOWBIT_INLINE __m512 load_halves16(const unsigned char* p) noexcept {
     return join(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
@@ -135,8 +142,8 @@ LOWBIT_INLINE __m512 load_halves16(const unsigned char* p) noexcept {
 
 /// Products of packed panel `pi` (rows 16 pi ..) with activation rows c0 .. c0+C-1 (all < batch); outputs outside
 /// rows [r0, r1) are dropped. The weights are decoded once per block for the C columns; the accumulators stay
-/// in registers over the whole row.
-template <class WFmt, int C, class AFmt>
+/// in registers over the whole row. Stream: prefetch (GEMV; GEMM re-reads the panel from cache).
+template <class WFmt, int C, bool Stream, class AFmt>
 void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
                  const matmul_panel<AFmt>& p, const matmul_output& out) {
     using L = packed_layout<WFmt>;
@@ -145,23 +152,27 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
         const unsigned char* pb = w.block(pi, b);
-        __m512i wt[8];
-        avx2_matmul::for_each_group<8>([&](auto k) { wt[decltype(k)::value] = packed_group<WFmt, decltype(k)::value>(pb); });
-        const __m512 dw = load_halves16(pb + L::d);
+        if constexpr (Stream) avx2_matmul::prefetch_ahead<L::bytes>(pb);
         const std::size_t at = b * p.stride + c0;
+        const dword* a[C];
+        __m512i isum[C];  // one chain per column, the zero-point correction first (a broadcast load)
         for (int c = 0; c < C; ++c) {
-            std::int32_t a[8];
-            std::memcpy(a, p.xq.row(c0 + c)[b].qs, sizeof(a));
-            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-            for (int k = 0; k < 8; k += 2) {
-                s0 = _mm512_dpbusd_epi32(s0, wt[k], _mm512_set1_epi32(a[k]));
-                s1 = _mm512_dpbusd_epi32(s1, wt[k + 1], _mm512_set1_epi32(a[k + 1]));
-            }
-            __m512i isum = _mm512_add_epi32(s0, s1);
-            if constexpr (L::zero_point != 0) isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(L::zero_point * p.sum[at + c]));
+            a[c] = reinterpret_cast<const dword*>(p.xq.row(c0 + c)[b].qs);
+            isum[c] = L::zero_point ? _mm512_set1_epi32(p.zero_point_sum[at + c]) : _mm512_setzero_si512();
+        }
+        // Group by group, each decoded once for the C columns; the columns' chains interleave. set1 of a memory
+        // dword becomes a broadcast load (measured no slower than 128-bit loads + vpshufd, or column-major order).
+        avx2_detail::unroll<8>([&](auto k) {
+            constexpr int K = decltype(k)::value;
+            const __m512i wk = packed_group<WFmt, K>(pb);
+            avx2_detail::unroll<C>([&](auto c) { isum[c] = _mm512_dpbusd_epi32(isum[c], wk, _mm512_set1_epi32(a[c][K])); });
+        });
+        const __m512 dw = load_halves16(pb + L::d);
+        const __m512 mw = L::has_min ? load_halves16(pb + L::m) : _mm512_setzero_ps();
+        for (int c = 0; c < C; ++c) {
             const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(p.d[at + c]));
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[c]);
-            if constexpr (L::has_min) acc[c] = _mm512_fmadd_ps(load_halves16(pb + L::m), _mm512_set1_ps(p.s[at + c]), acc[c]);
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), scale, acc[c]);
+            if constexpr (L::has_min) acc[c] = _mm512_fmadd_ps(mw, _mm512_set1_ps(p.s[at + c]), acc[c]);
         }
     }
     for (int c = 0; c < C; ++c) {
@@ -176,17 +187,21 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
 
 }  // namespace vnni_matmul
 
-/// Packed weights: one panel (16 rows) x 8, 4 or 1 activation rows per tile.
+/// Packed weights: one panel (16 rows) x 8, 4 or 1 activation rows per tile (GEMV: 1, prefetching).
 template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported, int> = 0>
 void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
                const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx512_vnni&) {
     constexpr std::size_t rows = packed_layout<WFmt>::rows;
     const std::size_t batch = p.xq.rows();
+    if (batch == 1) {
+        for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) vnni_matmul::packed_tile<WFmt, 1, true>(w, pi, 0, r0, r1, p, out);
+        return;
+    }
     for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
         std::size_t c0 = 0;
-        for (; c0 + 8 <= batch; c0 += 8) vnni_matmul::packed_tile<WFmt, 8>(w, pi, c0, r0, r1, p, out);
-        for (; c0 + 4 <= batch; c0 += 4) vnni_matmul::packed_tile<WFmt, 4>(w, pi, c0, r0, r1, p, out);
-        for (; c0 < batch; ++c0) vnni_matmul::packed_tile<WFmt, 1>(w, pi, c0, r0, r1, p, out);
+        for (; c0 + 8 <= batch; c0 += 8) vnni_matmul::packed_tile<WFmt, 8, false>(w, pi, c0, r0, r1, p, out);
+        for (; c0 + 4 <= batch; c0 += 4) vnni_matmul::packed_tile<WFmt, 4, false>(w, pi, c0, r0, r1, p, out);
+        for (; c0 < batch; ++c0) vnni_matmul::packed_tile<WFmt, 1, false>(w, pi, c0, r0, r1, p, out);
     }
 }
 
