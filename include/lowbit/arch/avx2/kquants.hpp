@@ -136,53 +136,57 @@ struct kblock_sums {
 
 /// A K block decoded for products with q8_K blocks: chunk c's 32 unsigned codes, the int16 group scales that
 /// weight its pair sums (lanes 0-7: group 2c, lanes 8-15: group 2c + 1), and the group scales and mins for the
-/// bsums terms. The GEMM kernel (matmul.hpp) decodes a block once for several activation rows.
+/// bsums terms.
 struct kblock_decoded {
     __m256i codes[8], scale[8];
     group_scales s;
 };
 
+/// The bsums terms of a block's sums: isum -= Z * sum_g sc_g * bsum_g (symmetric formats), msum = sum_g m_g * bsum_g.
 template <class Block>
-LOWBIT_INLINE kblock_decoded kblock_decode(const Block& w) noexcept {
-    kblock_decoded d;
-    d.s = kblock<Block>::scales(w);
-    // Chunk c weights its lanes 0-7 by group 2c's scale and lanes 8-15 by group 2c + 1's: from the 128-bit
-    // half that holds groups 0-7 (c < 4) or 8-15, broadcast to both halves, pick words 2(c % 4), 2(c % 4) + 1.
-    const __m256i half_scales[2] = {_mm256_permute2x128_si256(d.s.sc, d.s.sc, 0x00),
-                                    _mm256_permute2x128_si256(d.s.sc, d.s.sc, 0x11)};
-    unroll<8>([&](auto chunk) {
-        constexpr int c = decltype(chunk)::value, k = c % 4;
-        const __m256i pick = _mm256_setr_m128i(_mm_set1_epi16(static_cast<short>((4 * k + 1) << 8 | 4 * k)),
-                                               _mm_set1_epi16(static_cast<short>((4 * k + 3) << 8 | (4 * k + 2))));
-        d.scale[c] = _mm256_shuffle_epi8(half_scales[c / 4], pick);
-        d.codes[c] = kblock<Block>::template codes<c>(w);
-    });
-    return d;
-}
-
-template <class Block>
-LOWBIT_INLINE kblock_sums kblock_dot_decoded(const kblock_decoded& w, const q8_K::block& a) noexcept {
+LOWBIT_INLINE kblock_sums add_bsums_terms(__m256i isum, const group_scales& s, const q8_K::block& a) noexcept {
     using traits = ref::kquant<Block>;
-    __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-    unroll<8>([&](auto chunk) {
-        constexpr int c = decltype(chunk)::value;
-        // |pair| <= 2 * 63 * 128 = 16128 (6-bit codes, any activation byte): vpmaddubsw never saturates.
-        const __m256i pairs = _mm256_maddubs_epi16(w.codes[c], load32(a.qs + 32 * c));
-        acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(pairs, w.scale[c]));
-    });
-    __m256i isum = _mm256_add_epi32(acc[0], acc[1]);
     const __m256i bsums = load32(a.bsums);
     if constexpr (traits::zero != 0)
-        isum = _mm256_sub_epi32(
-            isum, _mm256_mullo_epi32(_mm256_madd_epi16(bsums, w.s.sc), _mm256_set1_epi32(traits::zero)));
-    const __m256i msum = traits::has_min ? _mm256_madd_epi16(bsums, w.s.m) : _mm256_setzero_si256();
+        isum = _mm256_sub_epi32(isum, _mm256_mullo_epi32(_mm256_madd_epi16(bsums, s.sc), _mm256_set1_epi32(traits::zero)));
+    const __m256i msum = traits::has_min ? _mm256_madd_epi16(bsums, s.m) : _mm256_setzero_si256();
     return {isum, msum};
 }
 
-template <class Block>
-LOWBIT_INLINE kblock_sums kblock_dot(const Block& w, const q8_K::block& a) noexcept {
-    return kblock_dot_decoded<Block>(kblock_decode(w), a);
-}
+/// How the AVX2 kernels take a K block times q8_K blocks: decode it once, then dot it with each activation
+/// block. The GEMM kernel (matmul.hpp) decodes a block once for several activation rows; a backend with wider
+/// vectors brings its own decoder (arch/avx512/kquants.hpp).
+struct kdecoder_avx2 {
+    template <class Block>
+    static LOWBIT_INLINE kblock_decoded decode(const Block& w) noexcept {
+        kblock_decoded d;
+        d.s = kblock<Block>::scales(w);
+        // Chunk c weights its lanes 0-7 by group 2c's scale and lanes 8-15 by group 2c + 1's: from the 128-bit
+        // half that holds groups 0-7 (c < 4) or 8-15, broadcast to both halves, pick words 2(c % 4), 2(c % 4) + 1.
+        const __m256i half_scales[2] = {_mm256_permute2x128_si256(d.s.sc, d.s.sc, 0x00),
+                                        _mm256_permute2x128_si256(d.s.sc, d.s.sc, 0x11)};
+        unroll<8>([&](auto chunk) {
+            constexpr int c = decltype(chunk)::value, k = c % 4;
+            const __m256i pick = _mm256_setr_m128i(_mm_set1_epi16(static_cast<short>((4 * k + 1) << 8 | 4 * k)),
+                                                   _mm_set1_epi16(static_cast<short>((4 * k + 3) << 8 | (4 * k + 2))));
+            d.scale[c] = _mm256_shuffle_epi8(half_scales[c / 4], pick);
+            d.codes[c] = kblock<Block>::template codes<c>(w);
+        });
+        return d;
+    }
+
+    template <class Block>
+    static LOWBIT_INLINE kblock_sums dot(const kblock_decoded& w, const q8_K::block& a) noexcept {
+        __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        unroll<8>([&](auto chunk) {
+            constexpr int c = decltype(chunk)::value;
+            // |pair| <= 2 * 63 * 128 = 16128 (6-bit codes, any activation byte): vpmaddubsw never saturates.
+            const __m256i pairs = _mm256_maddubs_epi16(w.codes[c], load32(a.qs + 32 * c));
+            acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(pairs, w.scale[c]));
+        });
+        return add_bsums_terms<Block>(_mm256_add_epi32(acc[0], acc[1]), w.s, a);
+    }
+};
 
 /// dot_blocks' float step for blocks w[0 .. n-1] times a[0 .. n-1] (n <= 8) whose integer sums are s[0 .. n-1]
 /// (s[n ..] zero): (d * d_a) * float(isum) - (dmin * d_a) * float(msum), 8 blocks in 8 lanes, added to acc.
@@ -212,6 +216,21 @@ LOWBIT_INLINE void kdot_step(fbatch& acc, const Block* w, const q8_K::block* a, 
     } else {
         acc += term;
     }
+}
+
+/// dot_blocks of the K formats with a Decoder (kdecoder_avx2, or AVX-512's): 8 blocks per kdot_step.
+template <class Decoder, class Block>
+inline float kdot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks) noexcept {
+    fbatch acc(0.0f);
+    for (std::size_t b = 0; b < nblocks; b += 8) {
+        const std::size_t n = nblocks - b < 8 ? nblocks - b : 8;
+        kblock_sums s[8];
+        for (std::size_t k = 0; k < 8; ++k)
+            s[k] = k < n ? Decoder::template dot<Block>(Decoder::decode(w[b + k]), a[b + k])
+                         : kblock_sums{_mm256_setzero_si256(), _mm256_setzero_si256()};
+        kdot_step(acc, w + b, a + b, n, s);
+    }
+    return xsimd::hadd(acc);
 }
 
 /// One 8-byte quarter of 32 bytes, widened to 8 int32 lanes (sign- or zero-extended) and converted to float.
@@ -261,16 +280,7 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
 /// step: their integer sums are reduced exactly, then converted and scaled in 8 float lanes.
 template <class Block, ref::if_kquant<Block> = 0>
 inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const avx2&) noexcept {
-    using namespace avx2_detail;
-    fbatch acc(0.0f);
-    for (std::size_t b = 0; b < nblocks; b += 8) {
-        const std::size_t n = nblocks - b < 8 ? nblocks - b : 8;
-        kblock_sums s[8];
-        for (std::size_t k = 0; k < 8; ++k)
-            s[k] = k < n ? kblock_dot(w[b + k], a[b + k]) : kblock_sums{_mm256_setzero_si256(), _mm256_setzero_si256()};
-        kdot_step(acc, w + b, a + b, n, s);
-    }
-    return xsimd::hadd(acc);
+    return avx2_detail::kdot_blocks<avx2_detail::kdecoder_avx2>(w, a, nblocks);
 }
 
 /// As the reference: m = the first value of largest |x|, iscale = -127 / m, q = nearest(iscale * x) (ties to

@@ -355,9 +355,9 @@ kquant_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&)
 
 namespace avx2_matmul {
 
-/// Row r of W times activation rows c0 .. c0+C-1. Each output is what dot_blocks(row, activation, avx2) returns,
+/// Row r of W times activation rows c0 .. c0+C-1. Each output is what dot_blocks (kdot_blocks<Decoder>) returns,
 /// bit for bit (the same integer sums, the same kdot_step), but each weight block is decoded once for the C rows.
-template <class WBlock, int C>
+template <class WBlock, int C, class Decoder>
 void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::size_t c0, const kquant_panel& p,
                  const matmul_output& out) {
     using namespace avx2_detail;
@@ -372,8 +372,8 @@ void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::siz
         kblock_sums s[C][8];
         for (std::size_t k = 0; k < 8; ++k) {
             if (k < n) {
-                const kblock_decoded d = kblock_decode(row[b + k]);
-                for (int c = 0; c < C; ++c) s[c][k] = kblock_dot_decoded<WBlock>(d, a[c][b + k]);
+                const auto d = Decoder::decode(row[b + k]);
+                for (int c = 0; c < C; ++c) s[c][k] = Decoder::template dot<WBlock>(d, a[c][b + k]);
             } else {
                 for (int c = 0; c < C; ++c) s[c][k] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
             }
@@ -383,19 +383,25 @@ void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::siz
     for (int c = 0; c < C; ++c) out.put(c0 + c, r, xsimd::hadd(acc[c]));
 }
 
-}  // namespace avx2_matmul
-
 /// Row by row (each row read once, then from cache for the later activation rows), 4 activation rows per tile.
-template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
-               const matmul_output& out, const avx2&) {
+template <class Decoder, class WFmt>
+void kquant_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+                 const matmul_output& out) {
     using WBlock = typename WFmt::block;
     const std::size_t batch = p.xq.rows(), nblocks = w.blocks_per_row();
     for (std::size_t r = r0; r < r1; ++r) {
         std::size_t c0 = 0;
-        for (; c0 + 4 <= batch; c0 += 4) avx2_matmul::kquant_tile<WBlock, 4>(w.row(r), nblocks, r, c0, p, out);
-        for (; c0 < batch; ++c0) avx2_matmul::kquant_tile<WBlock, 1>(w.row(r), nblocks, r, c0, p, out);
+        for (; c0 + 4 <= batch; c0 += 4) kquant_tile<WBlock, 4, Decoder>(w.row(r), nblocks, r, c0, p, out);
+        for (; c0 < batch; ++c0) kquant_tile<WBlock, 1, Decoder>(w.row(r), nblocks, r, c0, p, out);
     }
+}
+
+}  // namespace avx2_matmul
+
+template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+               const matmul_output& out, const avx2&) {
+    avx2_matmul::kquant_rows<avx2_detail::kdecoder_avx2>(w, r0, r1, p, out);
 }
 
 }  // namespace lowbit::arch

@@ -108,6 +108,14 @@ LOWBIT_INLINE __m128i load16(const void* p) noexcept { return _mm_loadu_si128(st
 LOWBIT_INLINE __m256i load32(const void* p) noexcept { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 LOWBIT_INLINE void store16(void* p, __m128i v) noexcept { _mm_storeu_si128(static_cast<__m128i*>(p), v); }
 
+/// Two 8-lane halves as one 16-lane vector.
+LOWBIT_INLINE __m512i join(__m256i lo, __m256i hi) noexcept {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+LOWBIT_INLINE __m512 join(__m256 lo, __m256 hi) noexcept {
+    return _mm512_castsi512_ps(join(_mm256_castps_si256(lo), _mm256_castps_si256(hi)));
+}
+
 /// 32 bytes from p0 in bytes 0-31 and 32 bytes from p1 in bytes 32-63.
 LOWBIT_INLINE __m512i load_pair(const void* p0, const void* p1) noexcept {
     return _mm512_inserti64x4(_mm512_castsi256_si512(load32(p0)), load32(p1), 1);

@@ -12,6 +12,7 @@
 /// serves GEMV, prefetching ahead of its single stream.
 #include "../avx2/matmul.hpp"
 #include "intrin.hpp"
+#include "kquants.hpp"
 
 #include <cstring>
 
@@ -54,13 +55,7 @@ LOWBIT_INLINE void transpose8(__m256i (&v)[8]) noexcept {
     }
 }
 
-/// Two 8-lane halves as one 16-lane vector.
-LOWBIT_INLINE __m512i join(__m256i lo, __m256i hi) noexcept {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-LOWBIT_INLINE __m512 join(__m256 lo, __m256 hi) noexcept {
-    return _mm512_castsi512_ps(join(_mm256_castps_si256(lo), _mm256_castps_si256(hi)));
-}
+using avx512_detail::join;
 
 /// Products of rows rt .. rt+15 (clamped to last; the extra lanes are computed and dropped) with every
 /// activation row; acc holds 16 floats per activation row.
@@ -215,6 +210,14 @@ void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
     std::vector<float> acc(16 * batch);
     for (std::size_t rt = r0; rt < r1; rt += 16)
         vnni_matmul::tile16<typename WFmt::block>(w, rt, r1 - 1, p, acc.data(), out);
+}
+
+/// K formats: avx2's kernel with the VNNI decoder (arch/avx512/kquants.hpp), so values equal this backend's
+/// dot_blocks, bit for bit.
+template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+               const matmul_output& out, const avx512_vnni&) {
+    avx2_matmul::kquant_rows<vnni_kquants::kdecoder>(w, r0, r1, p, out);
 }
 
 }  // namespace lowbit::arch
