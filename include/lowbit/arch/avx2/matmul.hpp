@@ -5,8 +5,8 @@
 /// arch/scalar/matmul.hpp. The K formats have a GEMM kernel that decodes each weight block once for 4 activation
 /// rows and otherwise computes exactly what the AVX2 dot_blocks does (kquant_tile).
 ///
-/// Every micro-kernel (these, and arch/avx512/matmul.hpp's) computes each output by the same per-pair
-/// sequence, blocks in order, acc starting at 0:
+/// Every micro-kernel of the legacy formats (these, plain and packed, and arch/avx512/matmul.hpp's) computes
+/// each output by the same per-pair sequence, blocks in order, acc starting at 0:
 ///   acc = fma(float(isum_b), d_w * d_a, acc)          isum_b: the block's exact integer sum of code * a
 ///   acc = fma(m_w, s_a, acc)                          only for the formats with a min (q4_1, q5_1 with q8_1)
 /// so an output does not depend on the tile it falls in, the batch size, the thread split or the backend's
