@@ -201,6 +201,8 @@ TEMPLATE_LIST_TEST_CASE("pack: layout size, zero padding rows, and unpack_row gi
         REQUIRE(bytes.size() - 1 == (rows + 15) / 16 * 16 * 5 * Fmt::block_bytes);
         const auto packed = lowbit::pack(p.cw(), bytes.data() + 1);  // any alignment
         REQUIRE(packed.size_bytes() == bytes.size() - 1);
+        REQUIRE_THROWS_AS(lowbit::pack(p.cw(), nullptr), lowbit::error);
+        REQUIRE_THROWS_WITH(lowbit::const_packed_view<Fmt>(bytes.data(), rows, 33), Contains("multiples of 32"));
         std::vector<typename Fmt::block> row(5);
         for (std::size_t r = 0; r < (rows + 15) / 16 * 16; ++r) {
             std::fill(row.begin(), row.end(), typename Fmt::block{});

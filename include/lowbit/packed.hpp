@@ -188,7 +188,8 @@ const_packed_view<Fmt> pack(qmatrix_view<Fmt, Block> w, void* out) {
     return const_packed_view<Fmt>(out, rows, w.cols());
 }
 
-/// An owning packed matrix (64-byte aligned storage): `lowbit::packed_matrix<q4_0> p(w);` then gemv(p, ...).
+/// An owning packed matrix (64-byte aligned storage; movable, not copyable): `lowbit::packed_matrix<q4_0> p(w);`
+/// then gemv(p, ...).
 template <class Fmt>
 class packed_matrix {
 public:

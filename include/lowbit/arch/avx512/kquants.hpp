@@ -29,7 +29,9 @@ struct kdecoder {
         using avx2_detail::kblock;
         kblock_decoded d;
         d.s = kblock<Block>::scales(w);
-        const __m512i group_scale = _mm512_cvtepu16_epi32(d.s.sc);  // lane g: group g's scale in bits 0-15
+        // Lane g: group g's scale in bits 0-15 (widened in two AVX2 halves: SIMDe has no _mm512_cvtepu16_epi32).
+        const __m512i group_scale = avx512_detail::join(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(d.s.sc)),
+                                                        _mm256_cvtepu16_epi32(_mm256_extracti128_si256(d.s.sc, 1)));
         avx2_detail::unroll<4>([&](auto pair) {
             constexpr int j = decltype(pair)::value, g = 4 * j;
             d.codes[j] = avx512_detail::join(kblock<Block>::template codes<2 * j>(w),
