@@ -225,7 +225,7 @@ LOWBIT_INLINE void packed_block_sums(const unsigned char* pb, const ABlock* cons
             if constexpr (L::bits == 8) {
                 lo[c] = _mm256_add_epi16(lo[c], _mm256_maddubs_epi16(_mm256_and_si256(g, nibble), x));
                 hi[c] = _mm256_add_epi16(hi[c], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(g, 4), nibble), x));
-            } else if (L::bits == 4 || K < 4) {
+            } else if constexpr (L::bits == 4 || K < 4) {
                 lo[c] = _mm256_add_epi16(lo[c], _mm256_maddubs_epi16(g, x));
             } else {
                 hi[c] = _mm256_add_epi16(hi[c], _mm256_maddubs_epi16(g, x));
