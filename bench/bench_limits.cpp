@@ -43,7 +43,7 @@ std::uint32_t reduce_portable(const unsigned char* p, std::size_t n) {
 }
 
 #if defined(__x86_64__)
-/// Software prefetch this far ahead, as the packed GEMV kernels do (arch/avx2/matmul.hpp): from DRAM it raises a
+/// Software prefetch this far ahead, as the packed GEMV kernels do (arch/x86/gemm.hpp): from DRAM it raises a
 /// plain read loop's bandwidth by about 10% on one thread and 20% on two here, and the limit should be the best
 /// a streaming kernel can reach.
 constexpr std::size_t prefetch_ahead = 12288;

@@ -61,7 +61,7 @@ struct has_min_field : std::false_type {};
 template <class Block>
 struct has_min_field<Block, std::void_t<decltype(std::declval<Block&>().m)>> : std::true_type {};
 
-/// The micro-kernels' per-pair sequence (arch/avx2/matmul.hpp): acc = fma(float(isum_b), d_w * d_a, acc), then
+/// The micro-kernels' per-pair sequence (arch/x86/gemm.hpp): acc = fma(float(isum_b), d_w * d_a, acc), then
 /// acc = fma(m_w, s_a, acc) for the formats with a min. The exact isum_b is the scalar reference's block dot with
 /// both scales set to 1 and the min set to 0.
 template <class WBlock, class ABlock>

@@ -7,7 +7,7 @@
 /// flags enable); pass a tag such as lowbit::scalar{} to force one. Results:
 ///   - quantized bytes and dequantized floats are identical on every backend;
 ///   - dot products equal the scalar reference up to float summation order (see dot()).
-#include "arch/backends.hpp"
+#include "core/backends.hpp"
 #include "error.hpp"
 #include "quantizers.hpp"
 #include "view.hpp"
@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <string>
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 namespace detail {
 
@@ -232,4 +232,4 @@ void dequantize(const_qmatrix_view<Fmt> src, matrix_view<float> dst, Backend bac
     for (std::size_t r = 0; r < src.rows(); ++r) dequantize_row(src.row(r), src.cols(), dst.row(r), backend);
 }
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -2,12 +2,13 @@
 /// \file config.hpp
 /// Compile-time configuration: which backends the compiler's target flags enable, and small portability helpers.
 ///
-/// Backend macros (each is 1 when enabled, undefined otherwise):
+/// Backend macros (each is 1 when enabled, 0 otherwise):
 ///   LOWBIT_HAVE_AVX2          -mavx2 -mfma -mf16c (all three: the kernels use FMA and F16C)
 ///   LOWBIT_HAVE_AVX512        -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl, or LOWBIT_AVX512_EMULATE
 ///   LOWBIT_HAVE_AVX512_VNNI   the above plus -mavx512vnni (or LOWBIT_AVX512_EMULATE with LOWBIT_EMULATE_VNNI)
 ///   LOWBIT_HAVE_NEON          aarch64 with Advanced SIMD
 ///   LOWBIT_HAVE_NEON_DOTPROD  aarch64 with +dotprod (sdot/udot)
+///   LOWBIT_HAVE_AVX_VNNI      AVX2 plus -mavxvnni (or LOWBIT_AVX_VNNI_EMULATE: tests only, exact AVX2 emulation)
 ///   LOWBIT_HAVE_NEON_I8MM     aarch64 with +i8mm (smmla)
 ///
 /// LOWBIT_AVX512_EMULATE (tests only) runs the AVX-512 kernels through SIMDe's emulation on an AVX2 machine.
@@ -18,32 +19,95 @@
 #error "lowbit supports little-endian targets only: GGUF blocks are little-endian byte layouts"
 #endif
 
+// Each LOWBIT_HAVE_* is 1 when the flags enable that backend's kernels, else 0.
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define LOWBIT_HAVE_AVX2 1
+#else
+#define LOWBIT_HAVE_AVX2 0
 #endif
 
-#if defined(LOWBIT_HAVE_AVX2) && defined(LOWBIT_AVX512_EMULATE)
+#if LOWBIT_HAVE_AVX2 && defined(LOWBIT_AVX512_EMULATE)
 #define LOWBIT_HAVE_AVX512 1
 #if defined(LOWBIT_EMULATE_VNNI)
 #define LOWBIT_HAVE_AVX512_VNNI 1
+#else
+#define LOWBIT_HAVE_AVX512_VNNI 0
 #endif
-#elif defined(LOWBIT_HAVE_AVX2) && defined(__AVX512F__) && defined(__AVX512CD__) && defined(__AVX512DQ__) && \
+#elif LOWBIT_HAVE_AVX2 && defined(__AVX512F__) && defined(__AVX512CD__) && defined(__AVX512DQ__) && \
     defined(__AVX512BW__) && defined(__AVX512VL__)
 #define LOWBIT_HAVE_AVX512 1
 #if defined(__AVX512VNNI__)
 #define LOWBIT_HAVE_AVX512_VNNI 1
+#else
+#define LOWBIT_HAVE_AVX512_VNNI 0
 #endif
+#else
+#define LOWBIT_HAVE_AVX512 0
+#define LOWBIT_HAVE_AVX512_VNNI 0
+#endif
+
+// AVX-VNNI: the VEX-encoded 256-bit vpdpbusd without AVX-512 (Alder Lake, Zen 5 client).
+#if LOWBIT_HAVE_AVX2 && (defined(__AVXVNNI__) || defined(LOWBIT_AVX_VNNI_EMULATE))
+#define LOWBIT_HAVE_AVX_VNNI 1
+#else
+#define LOWBIT_HAVE_AVX_VNNI 0
 #endif
 
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define LOWBIT_HAVE_NEON 1
 #if defined(__ARM_FEATURE_DOTPROD)
 #define LOWBIT_HAVE_NEON_DOTPROD 1
+#else
+#define LOWBIT_HAVE_NEON_DOTPROD 0
 #endif
 #if defined(__ARM_FEATURE_DOTPROD) && defined(__ARM_FEATURE_MATMUL_INT8)
 #define LOWBIT_HAVE_NEON_I8MM 1
+#else
+#define LOWBIT_HAVE_NEON_I8MM 0
 #endif
+#else
+#define LOWBIT_HAVE_NEON 0
+#define LOWBIT_HAVE_NEON_DOTPROD 0
+#define LOWBIT_HAVE_NEON_I8MM 0
 #endif
+
+// The target: the best instruction set the flags enable. Everything lowbit compiles lives in the inline
+// namespace lowbit::target_<isa> (LOWBIT_NAMESPACE_BEGIN), so translation units built for different targets
+// link into one program without sharing an inline function compiled for another CPU (see docs/ARCHITECTURE.md).
+#if defined(LOWBIT_AVX512_EMULATE) || defined(LOWBIT_AVX_VNNI_EMULATE)
+#define LOWBIT_TARGET_SUFFIX _simde
+#else
+#define LOWBIT_TARGET_SUFFIX
+#endif
+#if LOWBIT_HAVE_AVX512_VNNI && LOWBIT_HAVE_AVX_VNNI
+#define LOWBIT_TARGET_ISA avx512_vnni_avx_vnni
+#elif LOWBIT_HAVE_AVX512_VNNI
+#define LOWBIT_TARGET_ISA avx512_vnni
+#elif LOWBIT_HAVE_AVX512
+#define LOWBIT_TARGET_ISA avx512
+#elif LOWBIT_HAVE_AVX_VNNI
+#define LOWBIT_TARGET_ISA avx_vnni
+#elif LOWBIT_HAVE_AVX2
+#define LOWBIT_TARGET_ISA avx2
+#elif LOWBIT_HAVE_NEON_I8MM
+#define LOWBIT_TARGET_ISA neon_i8mm
+#elif LOWBIT_HAVE_NEON_DOTPROD
+#define LOWBIT_TARGET_ISA neon_dotprod
+#elif LOWBIT_HAVE_NEON
+#define LOWBIT_TARGET_ISA neon
+#else
+#define LOWBIT_TARGET_ISA generic
+#endif
+#define LOWBIT_CONCAT_(a, b, c) a##b##c
+#define LOWBIT_CONCAT(a, b, c) LOWBIT_CONCAT_(a, b, c)
+/// lowbit::target_avx2, lowbit::target_generic, ...: the inline namespace of this translation unit's code.
+#define LOWBIT_TARGET LOWBIT_CONCAT(target_, LOWBIT_TARGET_ISA, LOWBIT_TARGET_SUFFIX)
+#define LOWBIT_NAMESPACE_BEGIN \
+    namespace lowbit {         \
+    inline namespace LOWBIT_TARGET {
+#define LOWBIT_NAMESPACE_END \
+    }                        \
+    }
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_INLINE inline __attribute__((always_inline))
@@ -55,7 +119,7 @@
 #define LOWBIT_HAS_EXCEPTIONS 1
 #endif
 
-namespace lowbit::detail {
+LOWBIT_NAMESPACE_BEGIN namespace detail {
 
 /// Returns x unchanged, but opaque to the optimizer: a product passed through it is rounded to float before
 /// any later addition. Stops -ffp-contract=fast (GCC's default in GNU mode) from fusing `a * b + c` into
@@ -72,4 +136,4 @@ LOWBIT_INLINE float rounded(float x) noexcept {
     return x;
 }
 
-}  // namespace lowbit::detail
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::detail

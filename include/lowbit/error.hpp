@@ -15,7 +15,8 @@
 
 namespace lowbit {
 
-/// The one exception type lowbit throws.
+/// The one exception type lowbit throws. It is the same type in every target namespace (it holds no code
+/// compiled for a target), so a program catches it whichever backend threw.
 class error : public std::invalid_argument {
 public:
     using std::invalid_argument::invalid_argument;
@@ -23,6 +24,10 @@ public:
 
 /// Called with the message when a check fails and exceptions are off. Must not return.
 using error_handler = void (*)(const char* message);
+
+}  // namespace lowbit
+
+LOWBIT_NAMESPACE_BEGIN
 
 namespace detail {
 inline void default_error_handler(const char* message) {
@@ -52,4 +57,4 @@ inline error_handler set_error_handler(error_handler handler) noexcept {
 #endif
 }
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -14,7 +14,7 @@
 #include "format/q8_1.hpp"
 #include "format/q8_K.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 template <class... Formats>
 struct type_list {};
@@ -26,4 +26,4 @@ using k_formats = type_list<q6_K, q5_K, q4_K, q3_K, q2_K>;
 /// Every format that quantize/dequantize accept: the weight formats and the activation-only q8_1 and q8_K.
 using all_formats = type_list<q8_0, q8_1, q8_K, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, q4_K, q3_K, q2_K>;
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 /// A half-precision value as two little-endian bytes. Alignment 1, so blocks that hold it may start at any
 /// byte address (GGUF tensor data is not required to be aligned beyond the format's natural packing).
@@ -109,4 +109,4 @@ inline bool is_finite_half(const half_bytes& h) noexcept { return (h.bits() & 0x
 inline float load_half(const half_bytes& h) noexcept { return fp16_to_fp32(h.bits()); }
 inline void store_half(half_bytes& h, float f) noexcept { h.set_bits(fp32_to_fp16(f)); }
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

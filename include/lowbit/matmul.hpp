@@ -21,22 +21,16 @@
 ///
 /// Shapes are checked and raise lowbit::error; y must not overlap x, W or the bias.
 #include "api.hpp"
-#include "arch/scalar/matmul.hpp"
+#include "kernels.hpp"
 #include "packed.hpp"
 #include "thread_pool.hpp"
-#if defined(LOWBIT_HAVE_AVX2)
-#include "arch/avx2/matmul.hpp"
-#endif
-#if defined(LOWBIT_HAVE_AVX512_VNNI)
-#include "arch/avx512/matmul.hpp"
-#endif
 
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct matmul_options {
     /// nullptr, or rows(W) floats added to every output row: y = W x + bias.
@@ -96,11 +90,34 @@ using weight_format_t = typename weights_traits<W>::format;
 template <class W>
 using weight_view_t = typename weights_traits<W>::view;
 
+/// gemv / gemm on the backend chosen at run time: the views and the executor cross to the chosen backend's kernel
+/// table (core/dispatch_abi.hpp) as plain structs, and that backend's run_matmul runs the product.
+template <class WView, class Executor>
+void run_dispatched_matmul(const WView& w, const_qmatrix_view<typename WView::format::activation> xq,
+                           const arch::matmul_output& out, Executor& exec) {
+    using Fmt = typename WView::format;
+    const abi::executor ex{const_cast<void*>(static_cast<const void*>(&exec)), executor_threads(exec),
+                           [](void* self, std::size_t ntasks, void* ctx, void (*task)(void*, std::size_t)) {
+                               (*static_cast<Executor*>(self))(ntasks, [=](std::size_t t) { task(ctx, t); });
+                           }};
+    const abi::qmatrix x{xq.bytes(), xq.rows(), xq.cols(), xq.row_stride_bytes()};
+    const abi::output o{out.y, out.stride, out.bias, out.accumulate};
+    const abi::format_kernels& k = dispatched_kernels<Fmt>();
+    if constexpr (std::is_same<WView, const_packed_view<Fmt>>::value)
+        k.gemm_packed(abi::packed{w.bytes(), w.rows(), w.cols()}, x, o, ex);
+    else
+        k.gemm(abi::qmatrix{w.bytes(), w.rows(), w.cols(), w.row_stride_bytes()}, x, o, ex);
+}
+
 template <class WView, class Executor, class Backend>
 void run_matmul(const WView& w, const_qmatrix_view<typename WView::format::activation> xq,
                 const arch::matmul_output& out, Executor& exec) {
     using Fmt = typename WView::format;
     check_backend<Backend>();
+    if constexpr (std::is_same<Backend, arch::dispatched>::value) {
+        run_dispatched_matmul(w, xq, out, exec);
+        return;
+    }
     const auto panel = make_panel(static_cast<const typename Fmt::block*>(nullptr), xq, Backend{});
     // Weight bytes per row times the batch: the work a row carries.
     const std::size_t bytes_per_row = const_qmatrix_view<Fmt>::row_bytes(w.cols()) * std::max<std::size_t>(1, xq.rows());
@@ -185,4 +202,4 @@ void gemm(const Weights& weights, matrix_view<const float> x, matrix_view<float>
     gemm(w, const_qmatrix_view<typename Fmt::activation>(xv), y, opt, std::forward<Executor>(exec), backend);
 }
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -40,7 +40,7 @@
 #include <string>
 #include <type_traits>
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 /// Byte offsets inside one packed block of Fmt, for the formats that can be packed (supported is false for
 /// the others, and pack() rejects them at compile time).
@@ -94,6 +94,9 @@ public:
         static_assert(layout::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0 and q5_1");
         const_qmatrix_view<Fmt>(data, rows, cols);  // the same checks as a plain matrix
     }
+
+    const_packed_view(unchecked_t, const void* data, index_type rows, index_type cols) noexcept
+        : m_data(static_cast<const unsigned char*>(data)), m_rows(rows), m_cols(cols) {}
 
     /// Packed block b of panel p (rows 16p .. 16p+15).
     const unsigned char* block(index_type p, index_type b) const noexcept {
@@ -214,4 +217,4 @@ private:
     const_packed_view<Fmt> m_view;
 };
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

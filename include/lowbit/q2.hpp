@@ -2,4 +2,4 @@
 /// \file q2.hpp
 /// 2-bit format: q2_K (2.625 bits per weight); its activations are q8_K.
 #include "api.hpp"
-#include "kernels/kquants.hpp"
+#include "kernels.hpp"

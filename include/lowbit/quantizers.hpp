@@ -29,15 +29,15 @@
 /// Results are deterministic for a given build. The search's floating-point sums may contract into FMAs
 /// differently under other compiler flags, which can change a close choice between candidates; the blocks
 /// it writes are valid and never worse than round_to_nearest either way.
-#include "arch/scalar/kquants.hpp"
-#include "arch/scalar/q4_q5.hpp"
-#include "arch/scalar/q8.hpp"
+#include "ref/kquant.hpp"
+#include "ref/linear32.hpp"
+#include "ref/q8.hpp"
 
 #include <cmath>
 #include <initializer_list>
 #include <type_traits>
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 /// How quantize_row / quantize choose codes and scales (see the file comment).
 enum class quant_method { round_to_nearest, search };
@@ -399,4 +399,4 @@ void search_quantize_blocks(const float* x, const float* importance, Block* y, s
 }
 
 }  // namespace detail
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

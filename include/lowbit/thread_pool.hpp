@@ -16,7 +16,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 /// Runs every task on the calling thread, in index order.
 struct serial_executor {
@@ -147,4 +147,4 @@ private:
     bool m_stop = false;
 };
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

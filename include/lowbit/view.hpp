@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 namespace detail {
 template <class M, class = void>
@@ -83,6 +83,10 @@ private:
     index_type m_rows, m_cols, m_stride;
 };
 
+/// Selects the constructors that skip the shape checks, for code that receives a shape checked elsewhere (the
+/// runtime dispatcher's kernel side, which must not format error messages under another target's flags).
+struct unchecked_t {};
+
 /// Rows of quantized blocks: a rows x cols weight (or activation) matrix in format Fmt, row r starting
 /// row_stride_bytes * r bytes after data. Block is Fmt::block or const Fmt::block.
 /// Elements cannot be addressed one by one: row(r) gives the blocks of a row.
@@ -115,6 +119,8 @@ public:
                   " values (" + detail::to_string(row_bytes(cols)) + " bytes)");
         if (!data && rows != 0 && cols != 0) raise("qmatrix_view: data is null for a non-empty matrix");
     }
+    qmatrix_view(unchecked_t, void_type* data, index_type rows, index_type cols, index_type row_stride_bytes) noexcept
+        : m_data(static_cast<byte*>(data)), m_rows(rows), m_cols(cols), m_stride(row_stride_bytes) {}
     /// Dense rows: row_stride_bytes = row_bytes(cols).
     qmatrix_view(void_type* data, index_type rows, index_type cols) : qmatrix_view(data, rows, cols, row_bytes(cols)) {}
 
@@ -139,4 +145,4 @@ private:
 template <class Fmt>
 using const_qmatrix_view = qmatrix_view<Fmt, const typename Fmt::block>;
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

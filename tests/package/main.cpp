@@ -20,6 +20,6 @@ int main() {
     lowbit::quantize_row(x.data(), n, qx.data());
     const float got = lowbit::dot(qw.data(), qx.data(), n);
     std::printf("lowbit %s, backend %s: dot %.4f, float dot %.4f\n", LOWBIT_VERSION_STRING,
-                lowbit::default_backend::name(), got, want);
+                lowbit::backend_description<lowbit::default_backend>(), got, want);
     return std::fabs(got - want) < 0.05 * n / 16 ? 0 : 1;  // q4_0 keeps about 1/16 of each weight's range
 }

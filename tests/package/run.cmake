@@ -29,6 +29,10 @@ run(${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR} -B ${WORK_DIR}/build -G ${GENE
     -DCMAKE_BUILD_TYPE=Release ${consumer_args})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+if(NOT EXISTS ${WORK_DIR}/build/consumer_dispatch)
+  message(FATAL_ERROR "the package has no lowbit::dispatch target")
+endif()
+run(${WORK_DIR}/build/consumer_dispatch)
 
 if(MODE STREQUAL "installed")
   # The package came from the prefix, not from a system install or the build tree.

@@ -14,7 +14,7 @@
 /// rng is any callable returning uniformly random unsigned integers (e.g. std::mt19937).
 #include "../half.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 /// Weights (or activations) per K-quant super-block: ggml's QK_K.
 constexpr std::size_t qk_k = 256;
@@ -36,4 +36,4 @@ void fill_bytes(std::uint8_t (&bytes)[N], std::uint8_t pattern) noexcept {
 }
 
 }  // namespace detail
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -14,7 +14,7 @@
 ///   weight i = float(float(d * sc_s) * q_i) - float(dmin * m_s),   s = i / 16
 #include "q8_K.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q2_K {
     struct block {
@@ -47,4 +47,4 @@ struct q2_K {
 };
 static_assert(sizeof(q2_K::block) == 84, "q2_K block must be 84 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

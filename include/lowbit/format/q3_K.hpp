@@ -17,7 +17,7 @@
 ///   weight i = float(d * sc_s) * (u_i - 4),   s = i / 16
 #include "q8_K.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q3_K {
     struct block {
@@ -49,4 +49,4 @@ struct q3_K {
 };
 static_assert(sizeof(q3_K::block) == 110, "q3_K block must be 110 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -11,7 +11,7 @@
 ///   weight i = d * (code_i - 8),  code in 0..15
 #include "q8_0.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q4_0 {
     struct block {
@@ -29,4 +29,4 @@ struct q4_0 {
 };
 static_assert(sizeof(q4_0::block) == 18, "q4_0 block must be 18 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -10,7 +10,7 @@
 ///   qs[j] = code_j | code_(j+16) << 4;  weight i = d * code_i + m,  code in 0..15
 #include "q8_1.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q4_1 {
     struct block {
@@ -29,4 +29,4 @@ struct q4_1 {
 };
 static_assert(sizeof(q4_1::block) == 20, "q4_1 block must be 20 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -19,7 +19,7 @@
 ///   weight i = float(float(d * sc_s) * q_i) - float(dmin * m_s),   s = i / 32
 #include "q8_K.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 namespace detail {
 /// The 12-byte scale field of q4_K and q5_K with every 6-bit scale and min equal to 1.
@@ -60,4 +60,4 @@ struct q4_K {
 };
 static_assert(sizeof(q4_K::block) == 144, "q4_K block must be 144 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -11,7 +11,7 @@
 ///   weight i = d * (code_i - 16)
 #include "q8_0.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q5_0 {
     struct block {
@@ -30,4 +30,4 @@ struct q5_0 {
 };
 static_assert(sizeof(q5_0::block) == 22, "q5_0 block must be 22 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

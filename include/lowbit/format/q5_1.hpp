@@ -9,7 +9,7 @@
 ///   code_i (0..31) as in q5_0;  weight i = d * code_i + m
 #include "q8_1.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q5_1 {
     struct block {
@@ -29,4 +29,4 @@ struct q5_1 {
 };
 static_assert(sizeof(q5_1::block) == 24, "q5_1 block must be 24 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

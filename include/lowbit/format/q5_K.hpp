@@ -15,7 +15,7 @@
 ///   weight i = float(float(d * sc_s) * q_i) - float(dmin * m_s),   s = i / 32
 #include "q4_K.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q5_K {
     struct block {
@@ -49,4 +49,4 @@ struct q5_K {
 };
 static_assert(sizeof(q5_K::block) == 176, "q5_K block must be 176 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

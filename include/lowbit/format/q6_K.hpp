@@ -15,7 +15,7 @@
 ///   weight i = float(d * sc_s) * (u_i - 32),   s = i / 16
 #include "q8_K.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q6_K {
     struct block {
@@ -46,4 +46,4 @@ struct q6_K {
 };
 static_assert(sizeof(q6_K::block) == 210, "q6_K block must be 210 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -11,7 +11,7 @@
 ///   qs: int8 codes; weight i = d * qs[i]
 #include "../half.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q8_0 {
     struct block {
@@ -29,4 +29,4 @@ struct q8_0 {
 };
 static_assert(sizeof(q8_0::block) == 34, "q8_0 block must be 34 bytes, as in GGUF");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

@@ -11,7 +11,7 @@
 ///   qs: int8 codes; value i = d * qs[i]
 #include "../half.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 struct q8_1 {
     struct block {
@@ -30,4 +30,4 @@ struct q8_1 {
 };
 static_assert(sizeof(q8_1::block) == 36, "q8_1 block must be 36 bytes, as in ggml");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

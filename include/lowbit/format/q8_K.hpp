@@ -13,7 +13,7 @@
 ///          (for their mins and code offsets) instead of re-adding qs, so they must match qs.
 #include "kquant_common.hpp"
 
-namespace lowbit {
+LOWBIT_NAMESPACE_BEGIN
 
 /// An int16 as two little-endian bytes (alignment 1).
 struct int16_bytes {
@@ -67,4 +67,4 @@ struct q8_K {
 };
 static_assert(sizeof(q8_K::block) == 292, "q8_K block must be 292 bytes, as in ggml");
 
-}  // namespace lowbit
+LOWBIT_NAMESPACE_END

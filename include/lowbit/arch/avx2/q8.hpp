@@ -2,11 +2,11 @@
 /// \file arch/avx2/q8.hpp
 /// AVX2 kernels for q8_0 and q8_1, with the reference's results (arch/scalar/q8.hpp): identical bytes and
 /// floats from quantize and dequantize, exact integer block sums in dot. Inputs to quantize must be finite.
-#include "../scalar/q8.hpp"
-#include "common.hpp"
+#include "../../ref/q8.hpp"
+#include "../x86/common.hpp"
 
-namespace lowbit::arch {
-namespace avx2_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace x86_impl {
 
 /// std::round (half away from zero) of each lane, as int32: trunc(|p|) + (|p| - trunc(|p|) >= 0.5), with the
 /// sign put back. Exact: the fraction of a float is representable. (Rounding mode "nearest" would round
@@ -30,12 +30,12 @@ LOWBIT_INLINE __m256i isum_q8(const std::int8_t* w, const std::int8_t* a) noexce
     return _mm256_add_epi32(half(0), half(1));
 }
 
-}  // namespace avx2_detail
+}  // namespace x86_impl
 
 /// As the reference: d = max|x| / 127, q = round-half-away(x * (1/d)); q8_1 also s = fp16(sum(q) * d).
 template <class Block, ref::if_q8_format<Block> = 0>
 inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const avx2&) noexcept {
-    using namespace avx2_detail;
+    using namespace x86_impl;
     for (std::size_t b = 0; b < nblocks; ++b, x += 32) {
         const block_f32 v(x);
         const float d = max_abs(v) / 127.0f;
@@ -55,17 +55,17 @@ inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const
 /// x_i = q_i * d.
 template <class Block, ref::if_q8_format<Block> = 0>
 inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, const avx2&) noexcept {
-    using namespace avx2_detail;
+    using namespace x86_impl;
     for (std::size_t b = 0; b < nblocks; ++b, y += 32) {
         const fbatch d(load_half1(x[b].d));
         for (int i = 0; i < 4; ++i) (bytes_to_float<true>(x[b].qs + 8 * i) * d).store_unaligned(y + 8 * i);
     }
 }
 
-/// Sum over blocks of isum * (d_w * d_a), 8 blocks per step (see avx2_detail::dot_driver).
+/// Sum over blocks of isum * (d_w * d_a), 8 blocks per step (see x86_impl::dot_driver).
 inline float dot_blocks(const q8_0::block* w, const q8_0::block* a, std::size_t nblocks, const avx2&) noexcept {
-    return avx2_detail::dot_driver<false>(
-        w, a, nblocks, [](const q8_0::block& wb, const q8_0::block& ab) { return avx2_detail::isum_q8(wb.qs, ab.qs); });
+    return x86_impl::dot_driver<false>(
+        w, a, nblocks, [](const q8_0::block& wb, const q8_0::block& ab) { return x86_impl::isum_q8(wb.qs, ab.qs); });
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -9,7 +9,7 @@
 /// and scale those with 256-bit float math. An odd last block is paired with itself and its copy weighted 0.
 #include "../../format/q8_1.hpp"
 #include "../../half.hpp"
-#include "../backends.hpp"
+#include "../../core/backends.hpp"
 #include "intrin.hpp"
 
 #include <cstddef>
@@ -18,7 +18,7 @@
 
 LOWBIT_AVX512_KERNELS_BEGIN
 
-namespace lowbit::arch::avx512_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace avx512_impl {
 
 // ---------------------------------------------------------------------------------------------- float lanes
 
@@ -132,7 +132,7 @@ LOWBIT_INLINE __m512i pair_sums_bw(__m512i u, __m512i a) noexcept {
     if constexpr (Offset != 0) p = _mm512_sub_epi16(p, _mm512_maddubs_epi16(_mm512_set1_epi8(Offset), a));
     return _mm512_madd_epi16(p, _mm512_set1_epi16(1));
 }
-#if defined(LOWBIT_HAVE_AVX512_VNNI)
+#if LOWBIT_HAVE_AVX512_VNNI
 /// The same with vpdpbusd, which accumulates in int32 without saturation: any u8 codes, offset up to 255.
 template <int Offset>
 LOWBIT_INLINE __m512i pair_sums_vnni(__m512i u, __m512i a) noexcept {
@@ -211,6 +211,6 @@ inline float dot_by_pairs(const WBlock* w, const ABlock* a, std::size_t nblocks,
     return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
 }
 
-}  // namespace lowbit::arch::avx512_detail
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::avx512_impl
 
 LOWBIT_AVX512_KERNELS_END

@@ -7,7 +7,7 @@
 /// Emulated (LOWBIT_AVX512_EMULATE, tests only; built with -mavx2 -mfma -mf16c and no -mavx512*): the same
 /// _mm512_* names run through SIMDe 0.7.4's native aliases, with the fixes and shims below.
 ///
-/// lowbit::arch::avx512_detail::opaque(v) returns v unchanged but hidden from the optimizer: a product passed
+/// lowbit::arch::avx512_impl::opaque(v) returns v unchanged but hidden from the optimizer: a product passed
 /// through it is rounded before any later addition (no FMA contraction), in both modes.
 #include "../../config.hpp"
 
@@ -40,7 +40,7 @@
 
 // Intrinsics SIMDe 0.7.4 lacks. They are macros calling lowbit_emu_* functions: functions named _mm512_*
 // would clash with the declarations in GCC's <immintrin.h>. Each one has the real instruction's semantics.
-namespace lowbit::arch::avx512_emu {
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace avx512_impl {
 
 template <class T, class V>
 inline void to_lanes(T* lanes, V v) noexcept {
@@ -92,15 +92,15 @@ inline simde__m512i extend_bytes(simde__m128i v) noexcept {
     return from_lanes<simde__m512i>(i);
 }
 
-}  // namespace lowbit::arch::avx512_emu
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::avx512_impl
 
-#define _mm512_cvtepi32_ps(v) ::lowbit::arch::avx512_emu::cvtepi32_ps(v)
-#define _mm512_cvttps_epi32(v) ::lowbit::arch::avx512_emu::cvttps_epi32(v)
-#define _mm512_cvtepi32_epi8(v) ::lowbit::arch::avx512_emu::cvtepi32_epi8(v)
-#define _mm512_cvtepu8_epi32(v) ::lowbit::arch::avx512_emu::extend_bytes<std::uint8_t>(v)
-#define _mm512_cvtepi8_epi32(v) ::lowbit::arch::avx512_emu::extend_bytes<std::int8_t>(v)
+#define _mm512_cvtepi32_ps(v) ::lowbit::arch::avx512_impl::cvtepi32_ps(v)
+#define _mm512_cvttps_epi32(v) ::lowbit::arch::avx512_impl::cvttps_epi32(v)
+#define _mm512_cvtepi32_epi8(v) ::lowbit::arch::avx512_impl::cvtepi32_epi8(v)
+#define _mm512_cvtepu8_epi32(v) ::lowbit::arch::avx512_impl::extend_bytes<std::uint8_t>(v)
+#define _mm512_cvtepi8_epi32(v) ::lowbit::arch::avx512_impl::extend_bytes<std::int8_t>(v)
 
-namespace lowbit::arch::avx512_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace avx512_impl {
 // SIMDe's vectors are structs that GCC's vector extensions implement: a memory operand is the portable way
 // to hide one from the optimizer (and SIMDe's multiply is a plain `a * b` that -ffp-contract=fast could fuse).
 template <class V>
@@ -108,7 +108,7 @@ LOWBIT_INLINE V opaque(V v) noexcept {
     __asm__("" : "+m"(v));
     return v;
 }
-}  // namespace lowbit::arch::avx512_detail
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::avx512_impl
 
 #else  // native
 
@@ -117,12 +117,12 @@ LOWBIT_INLINE V opaque(V v) noexcept {
 #endif
 #include <immintrin.h>
 
-namespace lowbit::arch::avx512_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace avx512_impl {
 template <class V>
 LOWBIT_INLINE V opaque(V v) noexcept {
     __asm__("" : "+v"(v));  // any xmm/ymm/zmm register
     return v;
 }
-}  // namespace lowbit::arch::avx512_detail
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::avx512_impl
 
 #endif

@@ -3,18 +3,18 @@
 /// Helpers shared by the AArch64 NEON kernels (neon, neon_dotprod, neon_i8mm), and the kernels that are the
 /// same for every format: dequantize_blocks and the block-loop of dot_blocks.
 ///
-/// Each format header (q8.hpp, q4_q5.hpp) specializes neon_detail::codes<Block> to say how a block's 32 values
+/// Each format header (q8.hpp, q4_q5.hpp) specializes neon_impl::codes<Block> to say how a block's 32 values
 /// are read as signed bytes; everything here is written once against that.
 #include "../../format/q8_0.hpp"
 #include "../../format/q8_1.hpp"
-#include "../scalar/common.hpp"
+#include "../../ref/common.hpp"
 
 #include <arm_neon.h>
 
 #include <cstring>
 #include <type_traits>
 
-namespace lowbit::arch::neon_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace neon_impl {
 
 /// codes<Block>::load(b) returns the block's 32 values as signed bytes {values 0..15, values 16..31} such that
 /// value i = d * code_i (+ m when has_min). Specialized next to each format's kernels.
@@ -133,7 +133,7 @@ LOWBIT_INLINE int32x4_t partial_dot(int8x16x2_t w, const std::int8_t* a, const n
     return acc;
 }
 
-#if defined(LOWBIT_HAVE_NEON_DOTPROD)
+#if LOWBIT_HAVE_NEON_DOTPROD
 /// sdot: four 4-byte dot products per instruction.
 LOWBIT_INLINE int32x4_t partial_dot(int8x16x2_t w, const std::int8_t* a, const neon_dotprod&) noexcept {
     const int32x4_t acc = vdotq_s32(vdupq_n_s32(0), w.val[0], vld1q_s8(a));
@@ -179,38 +179,38 @@ inline float dot_rows(const WBlock* w, const ABlock* a, std::size_t nblocks, con
     return vaddvq_f32(acc);
 }
 
-}  // namespace lowbit::arch::neon_detail
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::neon_impl
 
-namespace lowbit::arch {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
 
 /// value_i = d * code_i (q8_0, q8_1, q4_0, q5_0, with the zero point already subtracted from the code), or
 /// float(d * code_i) + m (q4_1, q5_1). Bit-identical to the reference for every bit pattern.
-template <class Block, neon_detail::if_codes<Block> = 0>
+template <class Block, neon_impl::if_codes<Block> = 0>
 inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, const neon&) noexcept {
-    constexpr bool has_min = neon_detail::codes<Block>::has_min;
+    constexpr bool has_min = neon_impl::codes<Block>::has_min;
     for (std::size_t b = 0; b < nblocks; ++b, y += 32) {
         float m = 0.0f;
         if constexpr (has_min) m = load_half(x[b].m);
-        neon_detail::store_scaled<has_min>(neon_detail::codes<Block>::load(x[b]), load_half(x[b].d), m, y);
+        neon_impl::store_scaled<has_min>(neon_impl::codes<Block>::load(x[b]), load_half(x[b].d), m, y);
     }
 }
 
 /// Weights with their activation format (q8_0 for q8_0, q4_0, q5_0; q8_1 for q4_1, q5_1): sum over blocks of
 /// isum * (d_w * d_a) [+ m_w * s_a]; integer block sums exact, float sum accumulated in four lanes.
-template <class Block, neon_detail::if_weight_codes<Block> = 0>
+template <class Block, neon_impl::if_weight_codes<Block> = 0>
 inline float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
                         const neon& tag) noexcept {
-    return neon_detail::dot_rows(w, a, nblocks, tag);
+    return neon_impl::dot_rows(w, a, nblocks, tag);
 }
 
-#if defined(LOWBIT_HAVE_NEON_DOTPROD)
+#if LOWBIT_HAVE_NEON_DOTPROD
 /// As the neon overload, with sdot for the integer sums (neon_i8mm uses this one too: for a single row a 2x2
 /// smmla tile would waste half its products).
-template <class Block, neon_detail::if_weight_codes<Block> = 0>
+template <class Block, neon_impl::if_weight_codes<Block> = 0>
 inline float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
                         const neon_dotprod& tag) noexcept {
-    return neon_detail::dot_rows(w, a, nblocks, tag);
+    return neon_impl::dot_rows(w, a, nblocks, tag);
 }
 #endif
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -1,48 +1,15 @@
 #pragma once
-/// \file arch/avx2/q4_q5.hpp
-/// AVX2 kernels for q4_0, q4_1, q5_0 and q5_1, with the reference's results (arch/scalar/q4_q5.hpp):
-/// identical bytes and floats from quantize and dequantize, exact integer block sums in dot. One code path,
-/// parameterized like the reference by ref::nibble_format (code bits, and whether the block has a min).
-/// Inputs to quantize must be finite.
-#include "../scalar/q4_q5.hpp"
-#include "common.hpp"
+/// \file arch/avx2/linear32.hpp
+/// AVX2 kernels for q4_0, q4_1, q5_0 and q5_1 (the decoders are arch/x86/linear32.hpp's).
+#include "../x86/linear32.hpp"
 
-namespace lowbit::arch {
-namespace avx2_detail {
-
-/// A nibble block's 32 codes as bytes in weight order (0..15, or 0..31 with the fifth bit from qh).
-template <class Block>
-LOWBIT_INLINE __m256i unpack_codes(const Block& b) noexcept {
-    const __m256i low = unpack_nibbles(b.qs);
-    if constexpr (ref::nibble_format<Block>::bits == 5) return _mm256_or_si256(low, unpack_high_bits(b.qh));
-    else return low;
-}
-
-/// Weight block times activation block: 8 int32 lanes summing to the block's exact integer sum.
-template <class Block>
-LOWBIT_INLINE __m256i isum_nibbles(const Block& w, const std::int8_t* aq) noexcept {
-    using traits = ref::nibble_format<Block>;
-    const __m256i code = unpack_codes(w);
-    const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq));
-    __m256i pairs;  // 16 int16 sums of two products; |pair| <= 2 * 31 * 128, so maddubs never saturates
-    if constexpr (traits::has_min) {
-        pairs = _mm256_maddubs_epi16(code, act);  // code unsigned (0..31) times signed activation
-    } else {
-        // (code - Z) is signed: move the sign onto it. |a| <= 128 fits the unsigned operand, and negating
-        // code - Z (in -16..15) cannot wrap, so |a| * sign(code - Z, a) == (code - Z) * a for every byte.
-        const __m256i centered = _mm256_sub_epi8(code, _mm256_set1_epi8(static_cast<char>(1 << (traits::bits - 1))));
-        pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(act), _mm256_sign_epi8(centered, act));
-    }
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-}
-
-}  // namespace avx2_detail
+LOWBIT_NAMESPACE_BEGIN namespace arch {
 
 /// As the reference (see arch/scalar/q4_q5.hpp for the formulas): symmetric blocks scale by the first value of
 /// largest magnitude, asymmetric ones by their min and max; codes are trunc(float(x * id) + offset), clamped.
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const avx2&) noexcept {
-    using namespace avx2_detail;
+    using namespace x86_impl;
     using traits = ref::nibble_format<Block>;
     constexpr int zero = 1 << (traits::bits - 1), max_code = (1 << traits::bits) - 1;
     const __m256i lowest = _mm256_setzero_si256(), highest = _mm256_set1_epi32(max_code);
@@ -79,7 +46,7 @@ inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const
 /// Symmetric: x_i = d * (code_i - Z). Asymmetric: x_i = float(d * code_i) + m (rounded product, no FMA).
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, const avx2&) noexcept {
-    using namespace avx2_detail;
+    using namespace x86_impl;
     using traits = ref::nibble_format<Block>;
     for (std::size_t b = 0; b < nblocks; ++b, y += 32) {
         const fbatch d(load_half1(x[b].d));
@@ -99,13 +66,13 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
 }
 
 /// Symmetric with q8_0: sum of isum * (d_w * d_a). Asymmetric with q8_1: plus m_w * s_a. 8 blocks per step
-/// (see avx2_detail::dot_driver).
+/// (see x86_impl::dot_driver).
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
                         const avx2&) noexcept {
     using ablock = typename Block::format::activation::block;
-    return avx2_detail::dot_driver<ref::nibble_format<Block>::has_min>(
-        w, a, nblocks, [](const Block& wb, const ablock& ab) { return avx2_detail::isum_nibbles(wb, ab.qs); });
+    return x86_impl::dot_driver<ref::nibble_format<Block>::has_min>(
+        w, a, nblocks, [](const Block& wb, const ablock& ab) { return x86_impl::isum_nibbles(wb, ab.qs); });
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -4,15 +4,15 @@
 /// results are bit-identical, dot products up to float reassociation). Quantize and dequantize take one
 /// block (two 512-bit float registers: elements 0-15 and 16-31, i.e. the low and the high nibbles) per
 /// iteration; the dot products take two blocks per 512-bit register (arch/avx512/common.hpp).
-#include "../scalar/q4_q5.hpp"
+#include "../../ref/linear32.hpp"
 #include "common.hpp"
 
 #include <cstring>
 
 LOWBIT_AVX512_KERNELS_BEGIN
 
-namespace lowbit::arch {
-namespace avx512_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace avx512_impl {
 
 /// The 32-bit fifth-bit mask of a 5-bit block (bit i = bit 4 of code i), or 0 for a 4-bit block.
 template <class Block>
@@ -44,7 +44,7 @@ LOWBIT_INLINE __m512i pair_codes(const Block& b0, const Block& b1) noexcept {
 template <class Block>
 constexpr int dot_offset = ref::nibble_format<Block>::has_min ? 0 : 1 << (ref::nibble_format<Block>::bits - 1);
 
-}  // namespace avx512_detail
+}  // namespace avx512_impl
 
 /// As the reference. Symmetric: m = the first value of largest |x|, d = m / -Z, code = min(2Z-1,
 /// trunc(float(x * id) + (Z + 0.5))). Asymmetric: d = (max - min) / C, code = min(C, trunc(float((x - min) * id)
@@ -52,7 +52,7 @@ constexpr int dot_offset = ref::nibble_format<Block>::has_min ? 0 : 1 << (ref::n
 /// Precondition: finite input (the public API checks it).
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const avx512&) noexcept {
-    using namespace avx512_detail;
+    using namespace avx512_impl;
     using traits = ref::nibble_format<Block>;
     constexpr int zero = 1 << (traits::bits - 1), max_code = (1 << traits::bits) - 1;
     for (std::size_t b = 0; b < nblocks; ++b, x += 32) {
@@ -96,7 +96,7 @@ inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const
 /// Codes are widened to int32 (vpmovzxbd), split into nibbles, and get their fifth bit by a masked add.
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, const avx512&) noexcept {
-    using namespace avx512_detail;
+    using namespace avx512_impl;
     using traits = ref::nibble_format<Block>;
     for (std::size_t b = 0; b < nblocks; ++b, y += 32) {
         const __m512i bytes = _mm512_cvtepu8_epi32(load16(x[b].qs));
@@ -126,24 +126,24 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
                         const avx512&) noexcept {
-    using namespace avx512_detail;
+    using namespace avx512_impl;
     return dot_by_pairs(w, a, nblocks, [](const Block& w0, const auto& a0, const Block& w1, const auto& a1) noexcept {
         return pair_sums_bw<dot_offset<Block>>(pair_codes(w0, w1), load_pair(a0.qs, a1.qs));
     });
 }
 
-#if defined(LOWBIT_HAVE_AVX512_VNNI)
+#if LOWBIT_HAVE_AVX512_VNNI
 /// VNNI: the same with vpdpbusd in place of vpmaddubsw + vpmaddwd.
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
                         const avx512_vnni&) noexcept {
-    using namespace avx512_detail;
+    using namespace avx512_impl;
     return dot_by_pairs(w, a, nblocks, [](const Block& w0, const auto& a0, const Block& w1, const auto& a1) noexcept {
         return pair_sums_vnni<dot_offset<Block>>(pair_codes(w0, w1), load_pair(a0.qs, a1.qs));
     });
 }
 #endif
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch
 
 LOWBIT_AVX512_KERNELS_END

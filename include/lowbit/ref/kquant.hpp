@@ -1,5 +1,5 @@
 #pragma once
-/// \file arch/scalar/kquants.hpp
+/// \file ref/kquants.hpp
 /// Reference kernels for the K-quants q2_K, q3_K, q4_K, q5_K, q6_K and their activation format q8_K (the
 /// specification; layouts in format/q2_K.hpp ... format/q8_K.hpp).
 ///
@@ -9,17 +9,17 @@
 ///   with a min:    float(float(d * sc_s) * u_i) - float(dmin * m_s)      (q2_K, q4_K, q5_K)
 ///   symmetric:     float(d * sc_s) * (u_i - Z)                           (q3_K: Z = 4, q6_K: Z = 32)
 /// which is exactly what the gguf package (gguf-py quants.py) computes, in float32, without FMA.
-#include "../../format/q2_K.hpp"
-#include "../../format/q3_K.hpp"
-#include "../../format/q4_K.hpp"
-#include "../../format/q5_K.hpp"
-#include "../../format/q6_K.hpp"
-#include "../../format/q8_K.hpp"
+#include "../format/q2_K.hpp"
+#include "../format/q3_K.hpp"
+#include "../format/q4_K.hpp"
+#include "../format/q5_K.hpp"
+#include "../format/q6_K.hpp"
+#include "../format/q8_K.hpp"
 #include "common.hpp"
 
 #include <type_traits>
 
-namespace lowbit::arch {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace ref {
 
 /// Fields of `Width` bits packed into bytes the GGUF K way: a group of Span bytes holds 8 / Width consecutive
@@ -354,4 +354,4 @@ inline void dequantize_blocks(const q8_K::block* x, float* y, std::size_t nblock
     }
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

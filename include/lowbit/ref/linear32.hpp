@@ -1,17 +1,17 @@
 #pragma once
-/// \file arch/scalar/q4_q5.hpp
+/// \file ref/q4_q5.hpp
 /// Reference kernels for the nibble-packed 32-weight formats q4_0, q4_1, q5_0, q5_1 (the specification;
 /// layouts in format/q4_0.hpp ... format/q5_1.hpp). They share one code path, parameterized by two facts:
 /// the number of code bits (4, or 5 with the fifth bit in qh) and whether the block has a min (the _1 formats).
-#include "../../format/q4_0.hpp"
-#include "../../format/q4_1.hpp"
-#include "../../format/q5_0.hpp"
-#include "../../format/q5_1.hpp"
+#include "../format/q4_0.hpp"
+#include "../format/q4_1.hpp"
+#include "../format/q5_0.hpp"
+#include "../format/q5_1.hpp"
 #include "common.hpp"
 
 #include <type_traits>
 
-namespace lowbit::arch {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace ref {
 
 template <class Block> struct nibble_format : std::false_type {};
@@ -105,4 +105,4 @@ inline float dot_blocks(const Block* w, const typename Block::format::activation
     return sum;
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

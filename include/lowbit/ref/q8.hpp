@@ -1,14 +1,14 @@
 #pragma once
-/// \file arch/scalar/q8.hpp
+/// \file ref/q8.hpp
 /// Reference kernels for the 8-bit formats q8_0 (weights and activations) and q8_1 (activations with a block
 /// sum): the specification; layouts in format/q8_0.hpp and format/q8_1.hpp.
-#include "../../format/q8_0.hpp"
-#include "../../format/q8_1.hpp"
+#include "../format/q8_0.hpp"
+#include "../format/q8_1.hpp"
 #include "common.hpp"
 
 #include <type_traits>
 
-namespace lowbit::arch {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace ref {
 template <class Block>
 using if_q8_format =
@@ -53,4 +53,4 @@ inline float dot_blocks(const q8_0::block* w, const q8_0::block* a, std::size_t 
     return sum;
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -7,34 +7,34 @@
 /// results equal the AVX2 backend's bit for bit. What changes is how the sums are formed: two 32-weight chunks per
 /// 512-bit vector, vpdpbusd for the code x activation products (one int32 per 4 weights, |sum| <= 4 * 63 * 128,
 /// so it fits the low 16 bits) and vpmaddwd for the group scales, instead of vpmaddubsw + vpmaddwd per chunk.
-#include "../avx2/kquants.hpp"
+#include "../x86/kquant.hpp"
 #include "common.hpp"
 
 LOWBIT_AVX512_KERNELS_BEGIN
 
-namespace lowbit::arch {
-namespace vnni_kquants {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace avx512_impl {
 
 /// A K block decoded for vpdpbusd: vector j holds chunks 2j and 2j + 1 (weights 64j .. 64j + 63); lane l of
 /// scale[j] is the scale of the group that lane l of the products covers (group 4j + l / 4), zero-extended
 /// from 16 bits.
 struct kblock_decoded {
     __m512i codes[4], scale[4];
-    avx2_detail::group_scales s;
+    x86_impl::group_scales s;
 };
 
 struct kdecoder {
     template <class Block>
     static LOWBIT_INLINE kblock_decoded decode(const Block& w) noexcept {
-        using avx2_detail::kblock;
+        using x86_impl::kblock;
         kblock_decoded d;
         d.s = kblock<Block>::scales(w);
         // Lane g: group g's scale in bits 0-15 (widened in two AVX2 halves: SIMDe has no _mm512_cvtepu16_epi32).
-        const __m512i group_scale = avx512_detail::join(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(d.s.sc)),
+        const __m512i group_scale = avx512_impl::join(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(d.s.sc)),
                                                         _mm256_cvtepu16_epi32(_mm256_extracti128_si256(d.s.sc, 1)));
-        avx2_detail::unroll<4>([&](auto pair) {
+        x86_impl::unroll<4>([&](auto pair) {
             constexpr int j = decltype(pair)::value, g = 4 * j;
-            d.codes[j] = avx512_detail::join(kblock<Block>::template codes<2 * j>(w),
+            d.codes[j] = avx512_impl::join(kblock<Block>::template codes<2 * j>(w),
                                              kblock<Block>::template codes<2 * j + 1>(w));
             d.scale[j] = _mm512_permutexvar_epi32(
                 _mm512_setr_epi32(g, g, g, g, g + 1, g + 1, g + 1, g + 1, g + 2, g + 2, g + 2, g + 2, g + 3, g + 3,
@@ -45,26 +45,26 @@ struct kdecoder {
     }
 
     template <class Block>
-    static LOWBIT_INLINE avx2_detail::kblock_sums dot(const kblock_decoded& w, const q8_K::block& a) noexcept {
+    static LOWBIT_INLINE x86_impl::kblock_sums dot(const kblock_decoded& w, const q8_K::block& a) noexcept {
         __m512i acc = _mm512_setzero_si512();
-        avx2_detail::unroll<4>([&](auto pair) {
+        x86_impl::unroll<4>([&](auto pair) {
             constexpr int j = decltype(pair)::value;
             const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.codes[j], _mm512_loadu_si512(a.qs + 64 * j));
             // The low 16 bits of each sum times the scale (the high 16 bits times 0): the exact product.
             acc = _mm512_add_epi32(acc, _mm512_madd_epi16(sums, w.scale[j]));
         });
         const __m256i isum = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
-        return avx2_detail::add_bsums_terms<Block>(isum, w.s, a);
+        return x86_impl::add_bsums_terms<Block>(isum, w.s, a);
     }
 };
 
-}  // namespace vnni_kquants
+}  // namespace avx512_impl
 
 template <class Block, ref::if_kquant<Block> = 0>
 inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const avx512_vnni&) noexcept {
-    return avx2_detail::kdot_blocks<vnni_kquants::kdecoder>(w, a, nblocks);
+    return x86_impl::kdot_blocks<avx512_impl::kdecoder>(w, a, nblocks);
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch
 
 LOWBIT_AVX512_KERNELS_END

@@ -10,24 +10,24 @@
 /// sum in its lane. The transpose is paid once per weight block and shared by the whole batch. Packed weights
 /// (packed.hpp) are stored in that transposed order, so packed_tile only masks (and shifts) its loads; it also
 /// serves GEMV, prefetching ahead of its single stream.
-#include "../avx2/matmul.hpp"
+#include "../x86/gemm.hpp"
 #include "intrin.hpp"
-#include "kquants.hpp"
+#include "kquant.hpp"
 
 #include <cstring>
 
 LOWBIT_AVX512_KERNELS_BEGIN
 
-namespace lowbit::arch {
-namespace vnni_matmul {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace avx512_impl {
 
 /// A block's 32 codes as unsigned bytes for vpdpbusd (u8 x s8, exact int32 sums), and the zero point Z they
 /// carry (weight = d * (code - Z)): the nibble codes as they are, q8_0's signed codes plus 128.
 template <class WBlock>
 struct codes {
-    static constexpr int offset = avx2_matmul::ops<WBlock>::offset;
+    static constexpr int offset = x86_impl::ops<WBlock>::offset;
     static_assert(offset == packed_layout<typename WBlock::format>::zero_point, "the panel's zero_point_sum is for this Z");
-    static LOWBIT_INLINE __m256i load(const WBlock& b) noexcept { return avx2_detail::unpack_codes(b); }
+    static LOWBIT_INLINE __m256i load(const WBlock& b) noexcept { return x86_impl::unpack_codes(b); }
 };
 template <>
 struct codes<q8_0::block> {
@@ -55,7 +55,7 @@ LOWBIT_INLINE void transpose8(__m256i (&v)[8]) noexcept {
     }
 }
 
-using avx512_detail::join;
+using avx512_impl::join;
 
 /// Products of rows rt .. rt+15 (clamped to last; the extra lanes are computed and dropped) with every
 /// activation row; acc holds 16 floats per activation row.
@@ -63,7 +63,7 @@ template <class WBlock, class AFmt>
 void tile16(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::size_t last,
             const matmul_panel<AFmt>& p, float* acc, const matmul_output& out) {
     constexpr int offset = codes<WBlock>::offset;
-    constexpr bool has_min = avx2_matmul::ops<WBlock>::has_min;
+    constexpr bool has_min = x86_impl::ops<WBlock>::has_min;
     const std::size_t nblocks = w.blocks_per_row(), batch = p.xq.rows();
     const WBlock* rows[16];
     for (int r = 0; r < 16; ++r) rows[r] = w.row(std::min(rt + r, last));
@@ -79,11 +79,11 @@ void tile16(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::
         transpose8(hi);
         __m512i wt[8];
         for (int k = 0; k < 8; ++k) wt[k] = join(lo[k], hi[k]);
-        const __m512 dw = join(avx2_matmul::lane_halves<&WBlock::d, 1>(rows, b),
-                               avx2_matmul::lane_halves<&WBlock::d, 1>(rows + 8, b));
+        const __m512 dw = join(x86_impl::lane_halves<&WBlock::d, 1>(rows, b),
+                               x86_impl::lane_halves<&WBlock::d, 1>(rows + 8, b));
         __m512 mw = _mm512_setzero_ps();
         if constexpr (has_min)
-            mw = join(avx2_matmul::lane_halves<&WBlock::m, 1>(rows, b), avx2_matmul::lane_halves<&WBlock::m, 1>(rows + 8, b));
+            mw = join(x86_impl::lane_halves<&WBlock::m, 1>(rows, b), x86_impl::lane_halves<&WBlock::m, 1>(rows + 8, b));
         const std::size_t at = b * p.stride;
         for (std::size_t c = 0; c < batch; ++c) {
             std::int32_t a[8];
@@ -147,7 +147,7 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
         const unsigned char* pb = w.block(pi, b);
-        if constexpr (Stream) avx2_matmul::prefetch_ahead<L::bytes>(pb);
+        if constexpr (Stream) x86_impl::prefetch_ahead<L::bytes>(pb);
         const std::size_t at = b * p.stride + c0;
         const dword* a[C];
         __m512i isum[C];  // one chain per column, the zero-point correction first (a broadcast load)
@@ -157,10 +157,10 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
         }
         // Group by group, each decoded once for the C columns; the columns' chains interleave. set1 of a memory
         // dword becomes a broadcast load (measured no slower than 128-bit loads + vpshufd, or column-major order).
-        avx2_detail::unroll<8>([&](auto k) {
+        x86_impl::unroll<8>([&](auto k) {
             constexpr int K = decltype(k)::value;
             const __m512i wk = packed_group<WFmt, K>(pb);
-            avx2_detail::unroll<C>([&](auto c) { isum[c] = _mm512_dpbusd_epi32(isum[c], wk, _mm512_set1_epi32(a[c][K])); });
+            x86_impl::unroll<C>([&](auto c) { isum[c] = _mm512_dpbusd_epi32(isum[c], wk, _mm512_set1_epi32(a[c][K])); });
         });
         const __m512 dw = load_halves16(pb + L::d);
         const __m512 mw = L::has_min ? load_halves16(pb + L::m) : _mm512_setzero_ps();
@@ -180,7 +180,7 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
     }
 }
 
-}  // namespace vnni_matmul
+}  // namespace avx512_impl
 
 /// Packed weights: one panel (16 rows) x 8, 4 or 1 activation rows per tile (GEMV: 1, prefetching).
 template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported, int> = 0>
@@ -189,27 +189,27 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
     constexpr std::size_t rows = packed_layout<WFmt>::rows;
     const std::size_t batch = p.xq.rows();
     if (batch == 1) {
-        for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) vnni_matmul::packed_tile<WFmt, 1, true>(w, pi, 0, r0, r1, p, out);
+        for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) avx512_impl::packed_tile<WFmt, 1, true>(w, pi, 0, r0, r1, p, out);
         return;
     }
     for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
         std::size_t c0 = 0;
-        for (; c0 + 8 <= batch; c0 += 8) vnni_matmul::packed_tile<WFmt, 8, false>(w, pi, c0, r0, r1, p, out);
-        for (; c0 + 4 <= batch; c0 += 4) vnni_matmul::packed_tile<WFmt, 4, false>(w, pi, c0, r0, r1, p, out);
-        for (; c0 < batch; ++c0) vnni_matmul::packed_tile<WFmt, 1, false>(w, pi, c0, r0, r1, p, out);
+        for (; c0 + 8 <= batch; c0 += 8) avx512_impl::packed_tile<WFmt, 8, false>(w, pi, c0, r0, r1, p, out);
+        for (; c0 + 4 <= batch; c0 += 4) avx512_impl::packed_tile<WFmt, 4, false>(w, pi, c0, r0, r1, p, out);
+        for (; c0 < batch; ++c0) avx512_impl::packed_tile<WFmt, 1, false>(w, pi, c0, r0, r1, p, out);
     }
 }
 
 /// GEMM (batch >= 2) with tile16; GEMV with the AVX2 kernel (its 8-row tiles stream the weights better, and the
 /// per-pair sequence is the same).
-template <class WFmt, std::enable_if_t<avx2_matmul::ops<typename WFmt::block>::available, int> = 0>
+template <class WFmt, std::enable_if_t<x86_impl::ops<typename WFmt::block>::available, int> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
                const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx512_vnni&) {
     const std::size_t batch = p.xq.rows();
     if (batch == 1 || r0 >= r1) return gemm_rows(w, r0, r1, p, out, avx2{});
-    std::vector<float> acc(16 * batch);
+    detail::scratch<float> acc(16 * batch);
     for (std::size_t rt = r0; rt < r1; rt += 16)
-        vnni_matmul::tile16<typename WFmt::block>(w, rt, r1 - 1, p, acc.data(), out);
+        avx512_impl::tile16<typename WFmt::block>(w, rt, r1 - 1, p, acc.data(), out);
 }
 
 /// K formats: avx2's kernel with the VNNI decoder (arch/avx512/kquants.hpp), so values equal this backend's
@@ -217,9 +217,9 @@ void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
 template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
                const matmul_output& out, const avx512_vnni&) {
-    avx2_matmul::kquant_rows<vnni_kquants::kdecoder>(w, r0, r1, p, out);
+    x86_impl::kquant_rows<avx512_impl::kdecoder>(w, r0, r1, p, out);
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch
 
 LOWBIT_AVX512_KERNELS_END

@@ -7,7 +7,7 @@
 /// Float arithmetic uses xsimd batches; integer dot products, packing and fp16 conversion use intrinsics,
 /// which xsimd 8.1 does not wrap (maddubs, shuffles, F16C).
 #include "../../half.hpp"
-#include "../backends.hpp"
+#include "../../core/backends.hpp"
 
 #include <immintrin.h>
 #include <xsimd/xsimd.hpp>
@@ -15,7 +15,7 @@
 #include <cstring>
 #include <utility>
 
-namespace lowbit::arch::avx2_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace x86_impl {
 
 /// Calls f(std::integral_constant<int, c>{}) for c = 0 .. N - 1 in order, so that c can be an immediate (a
 /// shift count, a chunk offset) or index an array that must stay in registers.
@@ -202,4 +202,4 @@ inline float dot_driver(const WBlock* w, const ABlock* a, std::size_t nblocks, B
     return xsimd::hadd(acc + acc_min);
 }
 
-}  // namespace lowbit::arch::avx2_detail
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::x86_impl

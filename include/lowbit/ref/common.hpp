@@ -1,13 +1,13 @@
 #pragma once
-/// \file arch/scalar/common.hpp
+/// \file ref/common.hpp
 /// Rules shared by the reference quantizers. They reproduce the `gguf` Python package (gguf-py quants.py),
 /// which writes the same bytes as ggml's quantize_row_*_ref built without FMA contraction.
-#include "../../half.hpp"
-#include "../backends.hpp"
+#include "../half.hpp"
+#include "../core/backends.hpp"
 
 #include <cmath>
 
-namespace lowbit::arch::ref {
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace ref {
 
 /// Largest |x| of a block and the signed value that has it (the first one, on ties), as numpy's argmax(|x|).
 struct signed_absmax {
@@ -79,4 +79,4 @@ inline void unpack_codes(const std::uint8_t* qs, const std::uint8_t* qh, int* co
     }
 }
 
-}  // namespace lowbit::arch::ref
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::ref

@@ -9,11 +9,11 @@
 /// a chunk's unsigned codes (0..63) into two 16-byte vectors in weight order with shifts and masks, and the
 /// sub-block scales (and mins) into one int16 per 16-weight group. The dot then forms one int32 sum per group
 /// (smull/smlal + sadalp, or sdot) and weights the 16 group sums by their scales.
-#include "../scalar/kquants.hpp"
+#include "../../ref/kquant.hpp"
 #include "common.hpp"
 
-namespace lowbit::arch {
-namespace neon_detail {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace neon_impl {
 
 /// 32 bytes in index order: {bytes 0..15, bytes 16..31}.
 LOWBIT_INLINE uint8x16x2_t load_bytes32(const std::uint8_t* p) noexcept { return {{vld1q_u8(p), vld1q_u8(p + 16)}}; }
@@ -134,7 +134,7 @@ LOWBIT_INLINE int32x4_t group_dot(int8x16_t u, int8x16_t a, const neon&) noexcep
     return vpaddlq_s16(vmlal_high_s8(vmull_s8(vget_low_s8(u), vget_low_s8(a)), u, a));
 }
 
-#if defined(LOWBIT_HAVE_NEON_DOTPROD)
+#if LOWBIT_HAVE_NEON_DOTPROD
 LOWBIT_INLINE int32x4_t group_dot(int8x16_t u, int8x16_t a, const neon_dotprod&) noexcept {
     return vdotq_s32(vdupq_n_s32(0), u, a);
 }
@@ -244,13 +244,13 @@ LOWBIT_INLINE void scale_groups(float scale, int16x8x2_t g, float* out) noexcept
     }
 }
 
-}  // namespace neon_detail
+}  // namespace neon_impl
 
 /// As the reference: with a min, x_i = float(float(d * sc_s) * u_i) - float(dmin * m_s) (rounded product, no
 /// FMA); symmetric, x_i = float(d * sc_s) * (u_i - Z). Bit-identical for every bit pattern.
 template <class Block, ref::if_kquant<Block> = 0>
 inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, const neon&) noexcept {
-    using namespace neon_detail;
+    using namespace neon_impl;
     for (std::size_t b = 0; b < nblocks; ++b, y += qk_k) {
         const group_scales s = kblock<Block>::scales(x[b]);
         float dl[16], ml[16] = {};
@@ -267,21 +267,21 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
 /// reference's, added in four lanes.
 template <class Block, ref::if_kquant<Block> = 0>
 inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon& tag) noexcept {
-    return neon_detail::dot_kblocks(w, a, nblocks, tag);
+    return neon_impl::dot_kblocks(w, a, nblocks, tag);
 }
 
-#if defined(LOWBIT_HAVE_NEON_DOTPROD)
+#if LOWBIT_HAVE_NEON_DOTPROD
 /// As the neon overload, with sdot for the group sums (neon_i8mm uses this one too).
 template <class Block, ref::if_kquant<Block> = 0>
 inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon_dotprod& tag) noexcept {
-    return neon_detail::dot_kblocks(w, a, nblocks, tag);
+    return neon_impl::dot_kblocks(w, a, nblocks, tag);
 }
 #endif
 
 /// As the reference: m = the first value of largest |x|, iscale = -127 / m, q = nearest(iscale * x) (ties to
 /// even, clamped to -128..127), d = 1 / iscale, bsums the 16-value sums of q. Inputs must be finite.
 inline void quantize_blocks(const float* x, q8_K::block* y, std::size_t nblocks, const neon&) noexcept {
-    using namespace neon_detail;
+    using namespace neon_impl;
     for (std::size_t b = 0; b < nblocks; ++b, x += qk_k) {
         float chunk_max[8], amax = 0.0f;
         for (int c = 0; c < 8; ++c) {
@@ -321,9 +321,9 @@ inline void dequantize_blocks(const q8_K::block* x, float* y, std::size_t nblock
         const float d = x[b].d.value();
         for (int c = 0; c < 8; ++c) {
             const int8x16x2_t q = {{vld1q_s8(x[b].qs + 32 * c), vld1q_s8(x[b].qs + 32 * c + 16)}};
-            neon_detail::store_scaled<false>(q, d, 0.0f, y + 32 * c);
+            neon_impl::store_scaled<false>(q, d, 0.0f, y + 32 * c);
         }
     }
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -1,5 +1,5 @@
 #pragma once
-/// \file arch/avx2/matmul.hpp
+/// \file arch/x86/gemm.hpp
 /// AVX2 matrix-product micro-kernels for the legacy weight formats q8_0, q4_0, q4_1, q5_0 and q5_1, on plain
 /// rows (row_tile) and on packed panels (packed_tile, packed.hpp); the hooks are described in
 /// arch/scalar/matmul.hpp. The K formats have a GEMM kernel that decodes each weight block once for 4 activation
@@ -17,10 +17,11 @@
 /// products (8 int32 lanes each) are reduced to one vector of 8 exact integer block sums, so the float work is
 /// one convert and one or two FMAs per 8 pairs. Formats with a zero point (code - Z) multiply unsigned codes
 /// and subtract Z * sum(a), which the panel precomputes.
-#include "../scalar/matmul.hpp"
-#include "kquants.hpp"
-#include "q4_q5.hpp"
-#include "q8.hpp"
+#include "../../core/matmul.hpp"
+#include "../../core/scratch.hpp"
+#include "common.hpp"
+#include "kquant.hpp"
+#include "linear32.hpp"
 
 #include <immintrin.h>
 
@@ -31,8 +32,8 @@
 #include <utility>
 #include <vector>
 
-namespace lowbit::arch {
-namespace avx2_matmul {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace x86_impl {
 
 /// Per weight format: how to decode its blocks, and the pair product. dot(w, a) returns 8 int32 lanes whose
 /// sum is sum_j code_j * a_j; the zero point Z is applied later by adding the panel's zero_point_sum (-Z * sum_j a_j).
@@ -41,7 +42,7 @@ struct ops {
     static constexpr bool available = false;
 };
 
-/// q4_0, q4_1, q5_0, q5_1: unsigned codes (the dot kernels' avx2_detail::unpack_codes) times signed
+/// q4_0, q4_1, q5_0, q5_1: unsigned codes (the dot kernels' x86_impl::unpack_codes) times signed
 /// activations with vpmaddubsw, which cannot saturate (|pair| <= 2 * 31 * 128).
 template <class WBlock>
 struct ops<WBlock, std::enable_if_t<ref::nibble_format<WBlock>::value>> {
@@ -52,7 +53,7 @@ struct ops<WBlock, std::enable_if_t<ref::nibble_format<WBlock>::value>> {
     static constexpr int tile_rows = 4, tile_cols = 2;
     using weights = __m256i;  // the 32 codes in element order
     using acts = __m256i;     // the 32 int8 activations
-    static LOWBIT_INLINE weights load_weights(const WBlock& b) noexcept { return avx2_detail::unpack_codes(b); }
+    static LOWBIT_INLINE weights load_weights(const WBlock& b) noexcept { return x86_impl::unpack_codes(b); }
     static LOWBIT_INLINE acts load_acts(const typename WBlock::format::activation::block& a) noexcept {
         return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
     }
@@ -104,7 +105,7 @@ LOWBIT_INLINE __m256 lane_halves(const WBlock* const* rows, std::size_t b) noexc
     return _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7)));
 }
 
-}  // namespace avx2_matmul
+}  // namespace x86_impl
 
 /// Activation data shared by every row range and every micro-kernel: the quantized rows, and per block b and
 /// row c (at b * stride + c, zero past the batch, stride a multiple of 16) the float scale d_a, -Z times the sum
@@ -114,11 +115,11 @@ template <class AFmt>
 struct matmul_panel {
     const_qmatrix_view<AFmt> xq;
     std::size_t stride;
-    std::vector<float> d, s;
-    std::vector<std::int32_t> zero_point_sum;
+    detail::scratch<float> d, s;
+    detail::scratch<std::int32_t> zero_point_sum;
 };
 
-namespace avx2_matmul {
+namespace x86_impl {
 
 /// Products of rows rt..rt+R-1 (clamped to last; the extra lanes are computed and dropped) with every
 /// activation row, C at a time; acc holds 8 floats per group of C activation rows.
@@ -151,7 +152,7 @@ void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std
                 const typename O::acts a = O::load_acts(p.xq.row(std::min(c0 + c, batch - 1))[b]);
                 for (int r = 0; r < R; ++r) v[r * C + c] = O::dot(wt[r], a);
             }
-            __m256i isum = avx2_detail::reduce8(v);
+            __m256i isum = x86_impl::reduce8(v);
             if constexpr (O::offset != 0) {
                 static_assert(O::offset == packed_layout<typename WBlock::format>::zero_point, "zero_point_sum's Z");
                 isum = _mm256_add_epi32(isum, repeat<C>(p.zero_point_sum.data() + at + c0));
@@ -217,7 +218,7 @@ LOWBIT_INLINE void packed_block_sums(const unsigned char* pb, const ABlock* cons
     const __m256i ones = _mm256_set1_epi16(1), nibble = _mm256_set1_epi8(0x0F);
     __m256i lo[C], hi[C];  // int16 partial sums: 4 and 5 bits: groups 0-3 | 4-7 (4 bits: all in lo); 8 bits: planes
     for (int c = 0; c < C; ++c) lo[c] = hi[c] = _mm256_setzero_si256();
-    avx2_detail::unroll<8>([&](auto k) {
+    x86_impl::unroll<8>([&](auto k) {
         constexpr int K = decltype(k)::value;
         const __m256i g = packed_group<WFmt, H, K>(pb);
         for (int c = 0; c < C; ++c) {
@@ -252,11 +253,11 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
         for (auto& v : row) v = _mm256_setzero_ps();
     for (std::size_t b = 0; b < nblocks; ++b) {
         const unsigned char* pb = w.block(pi, b);
-        if constexpr (Stream) avx2_matmul::prefetch_ahead<L::bytes>(pb);
+        if constexpr (Stream) x86_impl::prefetch_ahead<L::bytes>(pb);
         const typename AFmt::block* a[C];
         for (int c = 0; c < C; ++c) a[c] = p.xq.row(c0 + c) + b;
         const std::size_t at = b * p.stride + c0;
-        avx2_detail::unroll<H>([&](auto h) {
+        x86_impl::unroll<H>([&](auto h) {
             constexpr int half = H0 + decltype(h)::value;
             __m256i isum[C];
             packed_block_sums<WFmt, half, C>(pb, a, isum);
@@ -284,83 +285,21 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
         }
 }
 
-}  // namespace avx2_matmul
+}  // namespace x86_impl
 
-template <class WBlock, std::enable_if_t<avx2_matmul::ops<WBlock>::available, int> = 0>
-matmul_panel<typename WBlock::format::activation> make_panel(
-    const WBlock*, const_qmatrix_view<typename WBlock::format::activation> xq, const avx2&) {
-    using AFmt = typename WBlock::format::activation;
-    const std::size_t nblocks = xq.blocks_per_row(), batch = xq.rows(), stride = (batch + 15) / 16 * 16;
-    matmul_panel<AFmt> p{xq, stride, std::vector<float>(nblocks * stride, 0.0f), {}, std::vector<std::int32_t>(nblocks * stride, 0)};
-    if constexpr (std::is_same<AFmt, q8_1>::value) p.s.assign(nblocks * stride, 0.0f);
-    for (std::size_t c = 0; c < batch; ++c)
-        for (std::size_t b = 0; b < nblocks; ++b) {
-            const auto& a = xq.row(c)[b];
-            p.d[b * stride + c] = load_half(a.d);
-            if constexpr (std::is_same<AFmt, q8_1>::value) p.s[b * stride + c] = load_half(a.s);
-            std::int32_t s = 0;
-            for (std::int8_t q : a.qs) s += q;
-            p.zero_point_sum[b * stride + c] = -packed_layout<typename WBlock::format>::zero_point * s;
-        }
-    return p;
-}
-
-template <class WFmt, std::enable_if_t<avx2_matmul::ops<typename WFmt::block>::available, int> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
-               const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx2&) {
-    using WBlock = typename WFmt::block;
-    using O = avx2_matmul::ops<WBlock>;
-    if (r0 >= r1) return;
-    const std::size_t batch = p.xq.rows();
-    if (batch == 1) {  // GEMV: 8 weight rows per tile
-        float acc[8];
-        for (std::size_t rt = r0; rt < r1; rt += 8) avx2_matmul::row_tile<WBlock, 8, 1>(w, rt, r1 - 1, p, acc, out);
-        return;
-    }
-    std::vector<float> acc(8 * ((batch + O::tile_cols - 1) / O::tile_cols));
-    for (std::size_t rt = r0; rt < r1; rt += O::tile_rows)
-        avx2_matmul::row_tile<WBlock, O::tile_rows, O::tile_cols>(w, rt, r1 - 1, p, acc.data(), out);
-}
-
-/// Packed weights: GEMV takes a whole panel (16 rows) per pass, so the weights are read once, in order; GEMM takes
-/// 8 rows x 4 (then 1) activation rows per tile.
-template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported, int> = 0>
-void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
-               const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx2&) {
-    constexpr std::size_t rows = packed_layout<WFmt>::rows;
-    const std::size_t batch = p.xq.rows();
-    for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
-        if (batch == 1) {
-            avx2_matmul::packed_tile<WFmt, 0, 2, 1, true>(w, pi, 0, r0, r1, p, out);
-            continue;
-        }
-        avx2_detail::unroll<2>([&](auto h) {
-            constexpr int half = decltype(h)::value;
-            std::size_t c0 = 0;
-            for (; c0 + 4 <= batch; c0 += 4) avx2_matmul::packed_tile<WFmt, half, 1, 4, false>(w, pi, c0, r0, r1, p, out);
-            for (; c0 < batch; ++c0) avx2_matmul::packed_tile<WFmt, half, 1, 1, false>(w, pi, c0, r0, r1, p, out);
-        });
-    }
-}
-
-/// K formats: the activations themselves (a type of its own, which selects the gemm_rows below).
+/// K formats: the activations themselves (a type of its own, which selects the K gemm_rows).
 struct kquant_panel {
     const_qmatrix_view<q8_K> xq;
 };
 
-template <class WBlock, ref::if_kquant<WBlock> = 0>
-kquant_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&) {
-    return {xq};
-}
-
-namespace avx2_matmul {
+namespace x86_impl {
 
 /// Row r of W times activation rows c0 .. c0+C-1. Each output is what dot_blocks (kdot_blocks<Decoder>) returns,
 /// bit for bit (the same integer sums, the same kdot_step), but each weight block is decoded once for the C rows.
 template <class WBlock, int C, class Decoder>
 void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::size_t c0, const kquant_panel& p,
                  const matmul_output& out) {
-    using namespace avx2_detail;
+    using namespace x86_impl;
     const q8_K::block* a[C];
     fbatch acc[C];
     for (int c = 0; c < C; ++c) {
@@ -396,12 +335,6 @@ void kquant_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, con
     }
 }
 
-}  // namespace avx2_matmul
+}  // namespace x86_impl
 
-template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
-               const matmul_output& out, const avx2&) {
-    avx2_matmul::kquant_rows<avx2_detail::kdecoder_avx2>(w, r0, r1, p, out);
-}
-
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -1,5 +1,5 @@
 #pragma once
-/// \file arch/scalar/matmul.hpp
+/// \file ref/matmul.hpp
 /// Matrix-product hooks behind lowbit::gemv / lowbit::gemm (matmul.hpp), and their generic version.
 ///
 /// A backend speeds up a weight format by overloading two functions on (weight block, tag), as for the other
@@ -18,15 +18,16 @@
 ///
 /// Thread-count invariance: the value of out(c, r) must not depend on r0, r1 or the batch size, only on the
 /// row and column it combines, so that any split of the rows gives bit-identical results.
-#include "../../packed.hpp"
-#include "../../view.hpp"
-#include "../backends.hpp"
+#include "../packed.hpp"
+#include "../view.hpp"
+#include "backends.hpp"
+#include "scratch.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <vector>
 
-namespace lowbit::arch {
+LOWBIT_NAMESPACE_BEGIN namespace arch {
 
 /// Where the products go: y(c, r) at y + c * stride + r (batch row c, output r), and how they are finished.
 /// put() rounds in a fixed order: v + bias[r] first, then (when accumulating) y(c, r) + that.
@@ -76,11 +77,11 @@ template <class WFmt, class AFmt, class Tag>
 void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
                const dot_panel<AFmt>& panel, const matmul_output& out, const Tag& tag) {
     const std::size_t batch = panel.xq.rows(), nblocks = w.blocks_per_row();
-    std::vector<typename WFmt::block> row(nblocks);
+    detail::scratch<typename WFmt::block> row(nblocks);
     for (std::size_t r = r0; r < r1; ++r) {
         unpack_row(w, r, row.data());
         for (std::size_t c = 0; c < batch; ++c) out.put(c, r, dot_blocks(row.data(), panel.xq.row(c), nblocks, tag));
     }
 }
 
-}  // namespace lowbit::arch
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

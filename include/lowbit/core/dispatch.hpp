@@ -1,0 +1,75 @@
+#pragma once
+/// \file core/dispatch.hpp
+/// The `dispatched` backend's kernels: each forwards to the kernel table of the backend chosen at run time
+/// (core/dispatch_abi.hpp; the tables are compiled by the lowbit::dispatch library, one translation unit per
+/// backend with that backend's flags). Its GEMM entry is in matmul.hpp (run_matmul). Used when the program
+/// links lowbit::dispatch, which defines LOWBIT_RUNTIME_DISPATCH and so makes `dispatched` the default backend.
+#include "../error.hpp"
+#include "../formats.hpp"
+#include "backends.hpp"
+#include "dispatch_abi.hpp"
+
+#include <string>
+
+LOWBIT_NAMESPACE_BEGIN
+namespace detail {
+
+template <class Fmt, class... Formats>
+constexpr std::size_t index_of(type_list<Formats...>) noexcept {
+    const bool match[] = {std::is_same<Fmt, Formats>::value...};
+    std::size_t i = 0;
+    while (i < sizeof...(Formats) && !match[i]) ++i;
+    return i;
+}
+template <class... Formats>
+constexpr std::size_t size_of(type_list<Formats...>) noexcept {
+    return sizeof...(Formats);
+}
+
+/// The chosen backend's table, checked once against this translation unit's list of formats.
+inline const abi::kernel_table& dispatched_table() {
+    static const abi::kernel_table& table = [] () -> const abi::kernel_table& {
+        const abi::kernel_table& t = abi::active_kernels();
+        if (t.version != abi::version || t.format_count != size_of(all_formats{}))
+            raise(std::string("lowbit::dispatch: the ") + t.backend +
+                  " kernel table was built from another lowbit version (rebuild lowbit::dispatch with these headers)");
+        return t;
+    }();
+    return table;
+}
+
+template <class Fmt>
+const abi::format_kernels& dispatched_kernels() {
+    constexpr std::size_t index = index_of<Fmt>(all_formats{});
+    static_assert(index < size_of(all_formats{}), "not a format of lowbit::all_formats");
+    return dispatched_table().formats[index];
+}
+
+}  // namespace detail
+
+namespace arch {
+
+template <class Block>
+void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const dispatched&) {
+    detail::dispatched_kernels<typename Block::format>().quantize(x, y, nblocks);
+}
+
+template <class Block>
+void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, const dispatched&) {
+    detail::dispatched_kernels<typename Block::format>().dequantize(x, y, nblocks);
+}
+
+template <class Block>
+float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
+                 const dispatched&) {
+    return detail::dispatched_kernels<typename Block::format>().dot(w, a, nblocks);
+}
+
+}  // namespace arch
+
+/// The backend the running CPU uses ("avx512_vnni", "avx2", "neon_dotprod", ...): the best one lowbit::dispatch
+/// was built with that this CPU runs, or the one the environment variable LOWBIT_BACKEND names. Throws
+/// lowbit::error if LOWBIT_BACKEND names an unknown backend or one this CPU (or this build) cannot run.
+inline const char* runtime_backend() { return detail::dispatched_table().backend; }
+
+LOWBIT_NAMESPACE_END

@@ -1,0 +1,66 @@
+#pragma once
+/// \file core/dispatch_abi.hpp
+/// The runtime dispatcher's binary interface: what the caller's translation unit (compiled for any target)
+/// and the per-target kernel translation units of lowbit::dispatch (src/dispatch/) pass between them. Plain
+/// structs and function pointers only, outside every target namespace, with no inline code: nothing here is
+/// compiled for one CPU and called by another. Blocks travel as bytes; each side names formats by their index
+/// in lowbit::all_formats (formats.hpp).
+#include <cstddef>
+
+namespace lowbit::abi {
+
+/// Bumped whenever a struct below changes: the selector refuses a kernel table of another version.
+constexpr unsigned version = 1;
+
+/// Rows of blocks (plain weights, or quantized activations): row r at data + r * row_bytes.
+struct qmatrix {
+    const void* data;
+    std::size_t rows, cols, row_bytes;
+};
+
+/// A matrix packed by lowbit::pack (packed.hpp).
+struct packed {
+    const void* data;
+    std::size_t rows, cols;
+};
+
+/// core/matmul.hpp's matmul_output.
+struct output {
+    float* y;
+    std::size_t stride;
+    const float* bias;
+    bool accumulate;
+};
+
+/// The caller's executor: run(self, ntasks, ctx, task) calls task(ctx, t) once for each t < ntasks.
+struct executor {
+    void* self;
+    std::size_t threads;
+    void (*run)(void* self, std::size_t ntasks, void* ctx, void (*task)(void* ctx, std::size_t t));
+};
+
+/// One format's kernels on one backend; a member is null where the format has no such kernel (dot and gemm
+/// for the activation-only formats, gemm_packed for the formats lowbit::pack does not support). The sizes are
+/// in blocks; shapes and pointers are checked by the caller.
+struct format_kernels {
+    void (*quantize)(const float* x, void* y, std::size_t nblocks);
+    void (*dequantize)(const void* x, float* y, std::size_t nblocks);
+    float (*dot)(const void* w, const void* a, std::size_t nblocks);
+    void (*gemm)(const qmatrix& w, const qmatrix& xq, const output& out, const executor& exec);
+    void (*gemm_packed)(const packed& w, const qmatrix& xq, const output& out, const executor& exec);
+};
+
+/// A backend's kernels for every format of lowbit::all_formats, in that order.
+struct kernel_table {
+    unsigned version;
+    const char* backend;  // the tag's name(): "avx2", ...
+    bool emulated;
+    std::size_t format_count;
+    const format_kernels* formats;
+};
+
+/// The table of the backend chosen for this process (see lowbit/dispatch.hpp); throws lowbit::error when
+/// LOWBIT_BACKEND names a backend that is unknown, not built, or not runnable on this CPU.
+const kernel_table& active_kernels();
+
+}  // namespace lowbit::abi
