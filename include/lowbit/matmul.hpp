@@ -90,6 +90,17 @@ using weight_format_t = typename weights_traits<W>::format;
 template <class W>
 using weight_view_t = typename weights_traits<W>::view;
 
+/// True when Backend computes each gemm / gemv output for Fmt exactly as its dot_blocks does (the generic panel,
+/// and the K formats' kernels); false when a micro-kernel sums the blocks by the per-pair FMA sequence of
+/// arch/x86/gemm.hpp, which differs from dot_blocks by summation order only.
+template <class Fmt, class Backend>
+constexpr bool gemm_matches_dot() {
+    using panel = decltype(make_panel(static_cast<const typename Fmt::block*>(nullptr),
+                                      std::declval<const_qmatrix_view<typename Fmt::activation>>(), Backend{}));
+    return std::is_same<panel, arch::dot_panel<typename Fmt::activation>>::value ||
+           std::is_same<typename Fmt::activation, q8_K>::value;
+}
+
 /// gemv / gemm on the backend chosen at run time: the views and the executor cross to the chosen backend's kernel
 /// table (core/dispatch_abi.hpp) as plain structs, and that backend's run_matmul runs the product.
 template <class WView, class Executor>
@@ -116,13 +127,14 @@ void run_matmul(const WView& w, const_qmatrix_view<typename WView::format::activ
     check_backend<Backend>();
     if constexpr (std::is_same<Backend, arch::dispatched>::value) {
         run_dispatched_matmul(w, xq, out, exec);
-        return;
+    } else {
+        const auto panel = make_panel(static_cast<const typename Fmt::block*>(nullptr), xq, Backend{});
+        // Weight bytes per row times the batch: the work a row carries.
+        const std::size_t bytes_per_row =
+            const_qmatrix_view<Fmt>::row_bytes(w.cols()) * std::max<std::size_t>(1, xq.rows());
+        for_row_ranges(exec, w.rows(), bytes_per_row,
+                       [&](std::size_t r0, std::size_t r1) { gemm_rows(w, r0, r1, panel, out, Backend{}); });
     }
-    const auto panel = make_panel(static_cast<const typename Fmt::block*>(nullptr), xq, Backend{});
-    // Weight bytes per row times the batch: the work a row carries.
-    const std::size_t bytes_per_row = const_qmatrix_view<Fmt>::row_bytes(w.cols()) * std::max<std::size_t>(1, xq.rows());
-    for_row_ranges(exec, w.rows(), bytes_per_row,
-                   [&](std::size_t r0, std::size_t r1) { gemm_rows(w, r0, r1, panel, out, Backend{}); });
 }
 
 template <class M>

@@ -50,25 +50,27 @@ struct packed_layout {
 };
 
 namespace detail {
-template <int Bits, bool HasMin, int Zero>
+/// The layout of a format with Fmt's codec. The codes are stored unsigned: q8_0's signed codes plus 128, so its
+/// packed zero point is 128.
+template <class Fmt>
 struct packed_offsets {
     static constexpr bool supported = true;
-    static constexpr int bits = Bits, zero_point = Zero;
-    static constexpr bool has_min = HasMin;
+    static constexpr int bits = Fmt::code_bits, zero_point = bits == 8 ? 128 : Fmt::zero_point;
+    static constexpr bool has_min = Fmt::has_min;
     static constexpr std::size_t rows = 16;  // rows per panel
-    static constexpr std::size_t d = 0, m = 32, qh = HasMin ? 64 : 32;
-    static constexpr std::size_t qs = qh + (Bits == 5 ? 64 : 0);
-    static constexpr std::size_t groups_per_chunk = Bits == 8 ? 1 : 2;
+    static constexpr std::size_t d = 0, m = 32, qh = has_min ? 64 : 32;
+    static constexpr std::size_t qs = qh + (bits == 5 ? 64 : 0);
+    static constexpr std::size_t groups_per_chunk = bits == 8 ? 1 : 2;
     static constexpr std::size_t chunks = 8 / groups_per_chunk;
     static constexpr std::size_t bytes = qs + 64 * chunks;
 };
 }  // namespace detail
 
-template <> struct packed_layout<q4_0> : detail::packed_offsets<4, false, 8> {};
-template <> struct packed_layout<q4_1> : detail::packed_offsets<4, true, 0> {};
-template <> struct packed_layout<q5_0> : detail::packed_offsets<5, false, 16> {};
-template <> struct packed_layout<q5_1> : detail::packed_offsets<5, true, 0> {};
-template <> struct packed_layout<q8_0> : detail::packed_offsets<8, false, 128> {};
+template <> struct packed_layout<q4_0> : detail::packed_offsets<q4_0> {};
+template <> struct packed_layout<q4_1> : detail::packed_offsets<q4_1> {};
+template <> struct packed_layout<q5_0> : detail::packed_offsets<q5_0> {};
+template <> struct packed_layout<q5_1> : detail::packed_offsets<q5_1> {};
+template <> struct packed_layout<q8_0> : detail::packed_offsets<q8_0> {};
 
 static_assert(packed_layout<q4_0>::bytes == 16 * q4_0::block_bytes && packed_layout<q4_1>::bytes == 16 * q4_1::block_bytes &&
                   packed_layout<q5_0>::bytes == 16 * q5_0::block_bytes && packed_layout<q5_1>::bytes == 16 * q5_1::block_bytes &&

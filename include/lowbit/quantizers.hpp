@@ -221,8 +221,7 @@ template <class Block>
 struct legacy {
     using traits = arch::ref::nibble_format<Block>;
     static constexpr bool has_min = traits::has_min;
-    static constexpr int qlo = has_min ? 0 : -(1 << (traits::bits - 1));
-    static constexpr int qhi = has_min ? (1 << traits::bits) - 1 : (1 << (traits::bits - 1)) - 1;
+    static constexpr int qlo = -traits::zero_point, qhi = (1 << traits::bits) - 1 - traits::zero_point;
     /// q: signed codes (symmetric) or codes (with a min).
     static void assemble(float d, [[maybe_unused]] float m, const int* q, Block& b) noexcept {
         int code[32];

@@ -51,6 +51,7 @@ abi::format_kernels kernels_of() {
             run_matmul<const_qmatrix_view<Fmt>, const abi_executor_ref, B>(
                 wv, xv, arch::matmul_output{o.y, o.stride, o.bias, o.accumulate}, exec);
         };
+        k.gemm_matches_dot = gemm_matches_dot<Fmt, B>();
         if constexpr (packed_layout<Fmt>::supported)
             k.gemm_packed = [](const abi::packed& w, const abi::qmatrix& x, const abi::output& o,
                                const abi::executor& e) {

@@ -48,6 +48,7 @@ struct format_kernels {
     float (*dot)(const void* w, const void* a, std::size_t nblocks);
     void (*gemm)(const qmatrix& w, const qmatrix& xq, const output& out, const executor& exec);
     void (*gemm_packed)(const packed& w, const qmatrix& xq, const output& out, const executor& exec);
+    bool gemm_matches_dot;  // each gemm output is bit for bit what dot gives (see matmul.hpp)
 };
 
 /// A backend's kernels for every format of lowbit::all_formats, in that order.

@@ -24,6 +24,9 @@ struct q4_1 {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q4_1"; }
+    /// The codec: weight i = d * (code_i - zero_point) + m, code_i in 0..15 (a nibble of qs).
+    static constexpr int code_bits = 4, zero_point = 0;
+    static constexpr bool has_min = true;
     /// False if a stored scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d) && is_finite_half(b.m); }
 };

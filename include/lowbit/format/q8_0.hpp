@@ -24,6 +24,9 @@ struct q8_0 {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q8_0"; }
+    /// The codec: weight i = d * (code_i - zero_point), code_i in -128..127 (signed bytes).
+    static constexpr int code_bits = 8, zero_point = 0;
+    static constexpr bool has_min = false;
     /// False if a stored scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d); }
 };

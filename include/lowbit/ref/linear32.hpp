@@ -1,5 +1,5 @@
 #pragma once
-/// \file ref/q4_q5.hpp
+/// \file ref/linear32.hpp
 /// Reference kernels for the nibble-packed 32-weight formats q4_0, q4_1, q5_0, q5_1 (the specification;
 /// layouts in format/q4_0.hpp ... format/q5_1.hpp). They share one code path, parameterized by two facts:
 /// the number of code bits (4, or 5 with the fifth bit in qh) and whether the block has a min (the _1 formats).
@@ -14,11 +14,15 @@
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace ref {
 
-template <class Block> struct nibble_format : std::false_type {};
-template <> struct nibble_format<q4_0::block> : std::true_type { static constexpr int bits = 4; static constexpr bool has_min = false; };
-template <> struct nibble_format<q4_1::block> : std::true_type { static constexpr int bits = 4; static constexpr bool has_min = true; };
-template <> struct nibble_format<q5_0::block> : std::true_type { static constexpr int bits = 5; static constexpr bool has_min = false; };
-template <> struct nibble_format<q5_1::block> : std::true_type { static constexpr int bits = 5; static constexpr bool has_min = true; };
+/// The 32-value formats with 4- or 5-bit codes, and their codec facts (stated in their format files).
+template <class Block, class = void>
+struct nibble_format : std::false_type {};
+template <class Block>
+struct nibble_format<Block, std::enable_if_t<Block::format::code_bits == 4 || Block::format::code_bits == 5>>
+    : std::true_type {
+    static constexpr int bits = Block::format::code_bits, zero_point = Block::format::zero_point;
+    static constexpr bool has_min = Block::format::has_min;
+};
 
 template <class Block>
 using if_nibble_format = std::enable_if_t<nibble_format<Block>::value, int>;
@@ -40,7 +44,7 @@ const std::uint8_t* high_bits(const Block& b) noexcept {
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const scalar&) noexcept {
     using traits = ref::nibble_format<Block>;
-    constexpr int zero = 1 << (traits::bits - 1), max_code = (1 << traits::bits) - 1;
+    constexpr int zero = traits::zero_point, max_code = (1 << traits::bits) - 1;
     for (std::size_t b = 0; b < nblocks; ++b, x += 32) {
         int code[32];
         if constexpr (traits::has_min) {
@@ -77,8 +81,7 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
             const float m = load_half(x[b].m);
             for (int j = 0; j < 32; ++j) y[j] = detail::rounded(d * static_cast<float>(code[j])) + m;
         } else {
-            constexpr int zero = 1 << (traits::bits - 1);
-            for (int j = 0; j < 32; ++j) y[j] = d * static_cast<float>(code[j] - zero);
+            for (int j = 0; j < 32; ++j) y[j] = d * static_cast<float>(code[j] - traits::zero_point);
         }
     }
 }
@@ -90,13 +93,12 @@ template <class Block, ref::if_nibble_format<Block> = 0>
 inline float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
                         const scalar&) noexcept {
     using traits = ref::nibble_format<Block>;
-    constexpr int offset = traits::has_min ? 0 : 1 << (traits::bits - 1);
     float sum = 0.0f;
     for (std::size_t b = 0; b < nblocks; ++b) {
         int code[32];
         ref::unpack_codes(w[b].qs, ref::high_bits(w[b]), code);
         int isum = 0;
-        for (int j = 0; j < 32; ++j) isum += (code[j] - offset) * a[b].qs[j];
+        for (int j = 0; j < 32; ++j) isum += (code[j] - traits::zero_point) * a[b].qs[j];
         // Both products rounded before the addition, whatever -ffp-contract says: the reference is one function.
         float term = detail::rounded(static_cast<float>(isum) * (load_half(w[b].d) * load_half(a[b].d)));
         if constexpr (traits::has_min) term += detail::rounded(load_half(w[b].m) * load_half(a[b].s));

@@ -13,7 +13,7 @@ template <class Block>
 struct nibble_codes : std::true_type {
     using traits = ref::nibble_format<Block>;
     static constexpr bool has_min = traits::has_min;
-    static constexpr std::int8_t zero = has_min ? 0 : 1 << (traits::bits - 1);
+    static constexpr std::int8_t zero = traits::zero_point;
 
     static int8x16x2_t load(const Block& b) noexcept {
         const uint8x16_t qs = vld1q_u8(b.qs);
@@ -43,7 +43,7 @@ template <> struct codes<q5_1::block> : nibble_codes<q5_1::block> {};
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const neon&) noexcept {
     using traits = ref::nibble_format<Block>;
-    constexpr int zero = 1 << (traits::bits - 1), max_code = (1 << traits::bits) - 1;
+    constexpr int zero = traits::zero_point, max_code = (1 << traits::bits) - 1;
     for (std::size_t b = 0; b < nblocks; ++b, x += 32) {
         const neon_impl::floats32 v = neon_impl::load32(x);
         float32x4_t product[8];
