@@ -1,10 +1,8 @@
-// The helpers of bench_common.hpp and the backend side of driver.hpp.
+// The helpers of bench_common.hpp.
 #include "bench_common.hpp"
-#include "driver.hpp"
 
 #include <algorithm>
 #include <stdexcept>
-#include <type_traits>
 
 namespace lowbit_bench {
 
@@ -37,6 +35,7 @@ suite_sizes make_sizes(const std::string& name) {
         s.layers = {{64, 512}};
         s.gemm_layers = {{64, 512}};
         s.batches = {2};
+        s.scalar_batches = {2};
         s.threads = {1, 2};
     } else if (name == "quick") {
         s.convert_n = {64 * KiB};
@@ -47,7 +46,8 @@ suite_sizes make_sizes(const std::string& name) {
         s.layers = {attn, ffn_down};
         s.gemm_layers = {attn};
         // The GEMM target's batch; the scalar reference would take seconds per call there, so it runs batch 8.
-        s.batches = {std::is_same<backend, lowbit::arch::scalar>::value ? std::size_t{8} : std::size_t{64}};
+        s.batches = {64};
+        s.scalar_batches = {8};
         s.threads = {1, 2};
     } else if (name == "full") {
         s.convert_n = {4 * KiB, 64 * KiB, 1024 * KiB};
@@ -58,6 +58,7 @@ suite_sizes make_sizes(const std::string& name) {
         s.layers = {attn, ffn_down, ffn_up};
         s.gemm_layers = {attn, ffn_down, ffn_up};
         s.batches = {8, 64, 512};
+        s.scalar_batches = s.batches;
         s.threads = {1, 2};
     } else {
         throw std::invalid_argument("--lowbit_sizes must be tiny, quick or full, not '" + name + "'");
@@ -77,11 +78,11 @@ benchmark::internal::Benchmark* add(const std::string& name, std::function<void(
     return threads > 1 ? b->UseRealTime() : b;
 }
 
-void set_rates(benchmark::State& state, double bytes, double weights, double flop) {
+void set_rates(benchmark::State& state, double bytes, double weights, double flop, const std::string& label) {
     if (bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(bytes * static_cast<double>(state.iterations())));
     if (weights > 0) state.counters["weights"] = benchmark::Counter(weights, benchmark::Counter::kIsIterationInvariantRate);
     if (flop > 0) state.counters["FLOP"] = benchmark::Counter(flop, benchmark::Counter::kIsIterationInvariantRate);
-    state.SetLabel(backend::name());
+    state.SetLabel(label);
 }
 
 const std::vector<float>& float_pool() {
@@ -104,17 +105,6 @@ aligned_bytes floats(std::size_t n) {
     aligned_bytes out(n * sizeof(float));
     fill_tiled(out, float_pool().data(), pool_values * sizeof(float));
     return out;
-}
-
-const char* backend_name() { return backend::name(); }
-
-bool cpu_runs_backend() { return cpu_runs(backend{}); }
-
-void register_benchmarks(const std::string& sizes) {
-    const suite_sizes s = make_sizes(sizes);
-    register_kernel_benchmarks(s);
-    register_matmul_benchmarks(s);
-    register_limit_benchmarks(s);
 }
 
 }  // namespace lowbit_bench

@@ -1,9 +1,10 @@
 #pragma once
-// Shared by the benchmark sources: the backend of this executable, the size sets, benchmark names and counters,
-// and the data (tiled from small seeded pools so that 256 MiB buffers are cheap to build).
+// Shared by the benchmark sources: the size sets, benchmark names and counters, and the data (tiled from small
+// seeded pools so that 256 MiB buffers are cheap to build).
 //
-// bench/CMakeLists.txt builds one executable per backend from the same sources, each with that backend's flags
-// (LOWBIT_BENCH_BACKEND is its tag). The driver (main.cpp) calls into them only when this CPU runs the backend.
+// bench/CMakeLists.txt builds lowbit_bench without any -m flags: its lowbit calls name the backend `dispatched`,
+// so they run on the backend lowbit::dispatch chose (lowbit::runtime_backend()). The Eigen baselines compile
+// these helpers again with their level's flags.
 #include <benchmark/benchmark.h>
 #include <lowbit/lowbit.hpp>
 
@@ -22,13 +23,10 @@
 #include <utility>
 #include <vector>
 
-#if defined(__linux__) && defined(__aarch64__)
-#include <sys/auxv.h>
-#endif
-
 namespace lowbit_bench {
 
-using backend = LOWBIT_BENCH_BACKEND;
+/// The backend of lowbit_bench's lowbit calls: the one lowbit::dispatch chose when the program started.
+using backend = lowbit::arch::dispatched;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sizes
@@ -47,6 +45,7 @@ struct suite_sizes {
     std::vector<shape> layers;            ///< gemv shapes (rows x cols): the 7-8B model layers
     std::vector<shape> gemm_layers;       ///< gemm weight shapes
     std::vector<std::size_t> batches;     ///< gemm batch sizes (activation rows)
+    std::vector<std::size_t> scalar_batches;     ///< those of the scalar reference, whose gemm is much slower
     std::vector<std::size_t> threads;            ///< thread counts for layer gemv / gemm and the limits
 };
 
@@ -95,32 +94,9 @@ std::string bench_name(const std::string& head, const std::vector<std::pair<cons
 benchmark::internal::Benchmark* add(const std::string& name, std::function<void(benchmark::State&)> fn,
                                     std::size_t threads = 1);
 
-/// Whether this CPU can run the backend's instructions (overloads per tag; the driver asks for the executable's).
-inline bool cpu_runs(lowbit::arch::scalar) { return true; }
-#if defined(__x86_64__) || defined(__i386__)
-inline bool cpu_runs(lowbit::arch::avx2) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");  // F16C ships with every FMA CPU
-}
-inline bool cpu_runs(lowbit::arch::avx512) {
-    return cpu_runs(lowbit::arch::avx2{}) && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-}
-inline bool cpu_runs(lowbit::arch::avx512_vnni) {
-    return cpu_runs(lowbit::arch::avx512{}) && __builtin_cpu_supports("avx512vnni");
-}
-#endif
-#if defined(__linux__) && defined(__aarch64__)
-inline bool cpu_runs(lowbit::arch::neon) { return true; }
-inline bool cpu_runs(lowbit::arch::neon_dotprod) { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
-inline bool cpu_runs(lowbit::arch::neon_i8mm) {
-    return cpu_runs(lowbit::arch::neon_dotprod{}) && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
-}
-#endif
-
 /// Per-call amounts turned into rates: bytes/s (state.SetBytesProcessed), and the "weights" and "FLOP"
-/// counters (per second); zero amounts are left out. The label is the backend.
-void set_rates(benchmark::State& state, double bytes, double weights, double flop);
+/// counters (per second); zero amounts are left out. `label` says what ran (the backend, an instruction set).
+void set_rates(benchmark::State& state, double bytes, double weights, double flop, const std::string& label);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data
@@ -226,9 +202,11 @@ void for_weight_formats(F&& f) {
     for_each_format<lowbit::weight_formats>::apply(f);
 }
 
-// Registration, one function per source file (called in this order by register_benchmarks, driver.hpp).
+// Registration, one function per source file: lowbit_bench's three (called in this order by lowbit_driver.cpp),
+// and the Eigen baselines' (eigen_driver.cpp).
 void register_kernel_benchmarks(const suite_sizes& sizes);
 void register_matmul_benchmarks(const suite_sizes& sizes);
 void register_limit_benchmarks(const suite_sizes& sizes);
+void register_eigen_benchmarks(const suite_sizes& sizes);
 
 }  // namespace lowbit_bench

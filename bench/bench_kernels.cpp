@@ -1,6 +1,7 @@
 // Row kernels: quantize, dequantize, quantize_act (floats to the activation format) and dot, for every weight
-// format. They call the backend's kernels directly: the checked API's input scan (quantize_row rejects NaN and
-// Inf) costs the same on every backend and would hide the kernels' differences.
+// format. They call the chosen backend's kernels directly (one indirect call through lowbit::dispatch's table):
+// the checked API's input scan (quantize_row rejects NaN and Inf) costs the same on every backend and would hide
+// the kernels' differences.
 #include "bench_common.hpp"
 
 namespace lowbit_bench {
@@ -17,7 +18,7 @@ void bench_quantize(benchmark::State& state, std::size_t n) {
         quantize_blocks(as<const float>(x), as<Block>(y), nblocks, backend{});
         benchmark::ClobberMemory();
     }
-    set_rates(state, 4.0 * static_cast<double>(n), static_cast<double>(n), 0);
+    set_rates(state, 4.0 * static_cast<double>(n), static_cast<double>(n), 0, lowbit::runtime_backend());
 }
 
 /// Block -> floats. Rates: float bytes and values.
@@ -30,7 +31,7 @@ void bench_dequantize(benchmark::State& state, std::size_t n) {
         dequantize_blocks(as<const Block>(x), as<float>(y), nblocks, backend{});
         benchmark::ClobberMemory();
     }
-    set_rates(state, 4.0 * static_cast<double>(n), static_cast<double>(n), 0);
+    set_rates(state, 4.0 * static_cast<double>(n), static_cast<double>(n), 0, lowbit::runtime_backend());
 }
 
 /// One row of n weights against n quantized activations. Rates: weight bytes, weights and 2 FLOP per weight.
@@ -46,7 +47,8 @@ void bench_dot(benchmark::State& state, std::size_t n) {
     for (auto _ : state)
         benchmark::DoNotOptimize(
             dot_blocks(as<const W>(d->w), as<const A>(d->a), n / Fmt::block_size, backend{}));
-    set_rates(state, static_cast<double>(d->w.size()), static_cast<double>(n), 2.0 * static_cast<double>(n));
+    set_rates(state, static_cast<double>(d->w.size()), static_cast<double>(n), 2.0 * static_cast<double>(n),
+              lowbit::runtime_backend());
 }
 
 }  // namespace
@@ -56,7 +58,7 @@ void register_kernel_benchmarks(const suite_sizes& s) {
         using Fmt = decltype(format);
         using W = typename Fmt::block;
         using A = typename Fmt::activation::block;
-        const std::string tail = std::string("/") + Fmt::name() + "/" + backend::name();
+        const std::string tail = std::string("/") + Fmt::name() + "/" + lowbit::runtime_backend();
         for (const std::size_t size : s.convert_n) {
             const std::size_t n = whole_blocks<Fmt>(size);
             add(bench_name("quantize" + tail, {{"n", n}}), [n](benchmark::State& st) { bench_quantize<W>(st, n); });

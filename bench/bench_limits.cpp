@@ -1,15 +1,15 @@
-// The machine's limits and the float baseline, measured in the same executable and run as the kernels:
+// The machine's limits, measured by lowbit_bench in the same run as the kernels (the float Eigen baseline is
+// bench_eigen.cpp, in executables of its own):
 //   read_bw/bytes:N     read-only SIMD reduction over N bytes (split between the threads), prefetching ahead:
 //                       the bandwidth a weight-streaming kernel can reach at that working set;
 //   memcpy/bytes:N      std::memcpy of N bytes (bytes/s counts the bytes copied, not read + written);
 //   int8_peak/ISA       register-only u8 x s8 multiply-adds, 2 ops per multiply-add: the compute roof of an
-//                       int8 dot kernel (avx2: vpmaddubsw + vpmaddwd + vpaddd; avx512_vnni: vpdpbusd);
-//   eigen_gemv, eigen_gemm   float Eigen (single-threaded) on the same shapes as gemv / gemm.
-// The reductions and the int8 loops use function target attributes, so every executable (scalar included) measures
-// the same code; each one is skipped on a CPU without its instructions.
+//                       int8 dot kernel (avx2: vpmaddubsw + vpmaddwd + vpaddd; avx_vnni: vpdpbusd on ymm;
+//                       avx512_vnni: vpdpbusd on zmm).
+// lowbit_bench is compiled without -m flags: the reductions and the int8 loops carry function target attributes,
+// and each runs only where lowbit::detect_cpu() reports its instructions, so every backend's run measures the
+// same code.
 #include "bench_common.hpp"
-
-#include <Eigen/Core>
 
 #include <set>
 
@@ -115,13 +115,29 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) std::int32_t int8_peak_av
     _mm512_store_si512(lanes, acc[0]);  // not _mm512_castsi512_si128: GCC 12 warns inside its header
     return lanes[0];
 }
+
+// AVX-VNNI: the VEX-encoded vpdpbusd on ymm, in as many chains as on zmm (12 accumulators + 2 inputs fit the 16
+// ymm registers).
+constexpr double avx_vnni_ops_per_iteration = vnni_chains * 32 * 2;  // 32 multiply-adds per ymm vpdpbusd
+__attribute__((target("avx2,avxvnni"))) std::int32_t int8_peak_avx_vnni() {
+    __m256i acc[vnni_chains];
+    for (auto& x : acc) x = _mm256_setzero_si256();
+    __m256i a = _mm256_set1_epi8(2), b = _mm256_set1_epi8(3);
+    for (std::int64_t i = 0; i < peak_iterations; ++i) {
+        __asm__ volatile("" : "+x"(a), "+x"(b));
+        for (int k = 0; k < vnni_chains; ++k) acc[k] = _mm256_dpbusd_avx_epi32(acc[k], a, b);
+    }
+    for (int k = 1; k < vnni_chains; ++k) acc[0] = _mm256_add_epi32(acc[0], acc[k]);
+    return _mm256_extract_epi32(acc[0], 0);
+}
 #endif
 
 /// The widest reduction this CPU runs, and its name for the label.
 std::pair<reduce_fn, const char*> best_reduce() {
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f")) return {reduce_avx512, "avx512"};
-    if (__builtin_cpu_supports("avx2")) return {reduce_avx2, "avx2"};
+    const lowbit::cpu_features cpu = lowbit::detect_cpu();
+    if (cpu.avx512bw) return {reduce_avx512, "avx512"};
+    if (cpu.avx2) return {reduce_avx2, "avx2"};
 #endif
     return {reduce_portable, "portable"};
 }
@@ -144,8 +160,7 @@ void bench_read_bw(benchmark::State& state, std::size_t bytes) {
     const auto [begin, end] = thread_share(state, bytes);
     const auto [reduce, isa] = best_reduce();
     for (auto _ : state) benchmark::DoNotOptimize(reduce(buf->data() + begin, end - begin));
-    set_rates(state, static_cast<double>(end - begin), 0, 0);  // summed over the threads
-    state.SetLabel(isa);
+    set_rates(state, static_cast<double>(end - begin), 0, 0, isa);  // summed over the threads
 }
 
 void bench_memcpy(benchmark::State& state, std::size_t bytes) {
@@ -162,17 +177,12 @@ void bench_memcpy(benchmark::State& state, std::size_t bytes) {
         std::memcpy(d->dst.data() + begin, d->src.data() + begin, end - begin);
         benchmark::ClobberMemory();
     }
-    set_rates(state, static_cast<double>(end - begin), 0, 0);
-    state.SetLabel("libc");
+    set_rates(state, static_cast<double>(end - begin), 0, 0, "libc");
 }
 
 #if defined(__x86_64__)
 template <std::int32_t (*Peak)()>
-void bench_int8_peak(benchmark::State& state, bool cpu_has_it, double ops_per_iteration) {
-    if (!cpu_has_it) {
-        state.SkipWithError("this CPU lacks the instructions");
-        return;
-    }
+void bench_int8_peak(benchmark::State& state, double ops_per_iteration) {
     for (auto _ : state) benchmark::DoNotOptimize(Peak());
     // Benchmark sums a counter over its threads and multiplies it by the iterations of all of them: kAvgThreads
     // keeps the total to one count per iteration.
@@ -183,57 +193,12 @@ void bench_int8_peak(benchmark::State& state, bool cpu_has_it, double ops_per_it
 }
 #endif
 
-using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-/// The float weights of a rows x cols layer, kept across calls (235 MB for 4096 x 14336).
-std::shared_ptr<const aligned_bytes> float_weights(shape sh) {
-    return cached<aligned_bytes>(bench_name("f32", {{"rows", sh.rows}, {"cols", sh.cols}}),
-                                 [sh] { return floats(sh.rows * sh.cols); });
-}
-
-/// "f32 Eigen (AVX512F)": the widest instruction set Eigen's kernels use in this executable.
-std::string eigen_label() {
-    const std::string sets = Eigen::SimdInstructionSetsInUse();
-    return "f32 Eigen (" + sets.substr(0, sets.find_first_of(" ,")) + ")";
-}
-
-/// Eigen y = W x, W row-major rows x cols. Rates: f32 weight bytes, weights, 2 FLOP per weight.
-void bench_eigen_gemv(benchmark::State& state, shape sh) {
-    const auto w = float_weights(sh);
-    const aligned_bytes x = floats(sh.cols), y(sh.rows * sizeof(float));
-    const Eigen::Map<const row_major> wm(as<const float>(*w), static_cast<Eigen::Index>(sh.rows),
-                                         static_cast<Eigen::Index>(sh.cols));
-    const Eigen::Map<const Eigen::VectorXf> xv(as<const float>(x), static_cast<Eigen::Index>(sh.cols));
-    Eigen::Map<Eigen::VectorXf> yv(as<float>(y), static_cast<Eigen::Index>(sh.rows));
-    for (auto _ : state) {
-        yv.noalias() = wm * xv;
-        benchmark::ClobberMemory();
-    }
-    const double n = static_cast<double>(sh.rows) * static_cast<double>(sh.cols);
-    set_rates(state, 4.0 * n, n, 2.0 * n);
-    state.SetLabel(eigen_label());
-}
-
-/// Eigen Y = X W^T with X batch x cols, Y batch x rows (row-major), as lowbit::gemm.
-void bench_eigen_gemm(benchmark::State& state, shape sh, std::size_t batch) {
-    const auto w = float_weights(sh);
-    const aligned_bytes x = floats(batch * sh.cols), y(batch * sh.rows * sizeof(float));
-    const auto rows = static_cast<Eigen::Index>(sh.rows), cols = static_cast<Eigen::Index>(sh.cols),
-               b = static_cast<Eigen::Index>(batch);
-    const Eigen::Map<const row_major> wm(as<const float>(*w), rows, cols), xm(as<const float>(x), b, cols);
-    Eigen::Map<row_major> ym(as<float>(y), b, rows);
-    for (auto _ : state) {
-        ym.noalias() = xm * wm.transpose();
-        benchmark::ClobberMemory();
-    }
-    const double n = static_cast<double>(sh.rows) * static_cast<double>(sh.cols);
-    set_rates(state, 4.0 * n, n, 2.0 * n * static_cast<double>(batch));
-    state.SetLabel(eigen_label());
-}
-
 }  // namespace
 
 void register_limit_benchmarks(const suite_sizes& s) {
+#if defined(__x86_64__)
+    const lowbit::cpu_features cpu = lowbit::detect_cpu();  // only the int8 loops of this CPU's instructions
+#endif
     // Read bandwidth at every working-set level and at the exact size of every layer's weights: near the
     // last-level cache's size the bandwidth changes quickly with the size.
     std::set<std::size_t> read_sizes(s.levels.begin(), s.levels.end());
@@ -252,22 +217,20 @@ void register_limit_benchmarks(const suite_sizes& s) {
                 bench_memcpy(st, bytes);
             }, t)->Threads(threads);
 #if defined(__x86_64__)
-        add("int8_peak/avx2", [](benchmark::State& st) {
-            bench_int8_peak<int8_peak_avx2>(st, __builtin_cpu_supports("avx2"), avx2_ops_per_iteration);
-        }, t)->Threads(threads);
-        add("int8_peak/avx512_vnni", [](benchmark::State& st) {
-            bench_int8_peak<int8_peak_avx512_vnni>(
-                st, __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"), vnni_ops_per_iteration);
-        }, t)->Threads(threads);
+        if (cpu.avx2)
+            add("int8_peak/avx2", [](benchmark::State& st) {
+                bench_int8_peak<int8_peak_avx2>(st, avx2_ops_per_iteration);
+            }, t)->Threads(threads);
+        if (cpu.avx_vnni)
+            add("int8_peak/avx_vnni", [](benchmark::State& st) {
+                bench_int8_peak<int8_peak_avx_vnni>(st, avx_vnni_ops_per_iteration);
+            }, t)->Threads(threads);
+        if (cpu.avx512_vnni)
+            add("int8_peak/avx512_vnni", [](benchmark::State& st) {
+                bench_int8_peak<int8_peak_avx512_vnni>(st, vnni_ops_per_iteration);
+            }, t)->Threads(threads);
 #endif
     }
-    for (const shape sh : s.layers)
-        add(bench_name("eigen_gemv", {{"rows", sh.rows}, {"cols", sh.cols}}),
-            [sh](benchmark::State& st) { bench_eigen_gemv(st, sh); });
-    for (const shape sh : s.gemm_layers)
-        for (const std::size_t batch : s.batches)
-            add(bench_name("eigen_gemm", {{"rows", sh.rows}, {"cols", sh.cols}, {"batch", batch}}),
-                [sh, batch](benchmark::State& st) { bench_eigen_gemm(st, sh, batch); });
 }
 
 }  // namespace lowbit_bench

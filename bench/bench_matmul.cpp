@@ -1,5 +1,6 @@
-// gemv and gemm through the public matmul API (lowbit/matmul.hpp), for every weight format: the working-set
-// sweep (gemv only) and the 7-8B layer shapes, on 1 thread (serial_executor) and on a lowbit::thread_pool.
+// gemv and gemm through the public matmul API (lowbit/matmul.hpp) on the chosen backend, for every weight format:
+// the working-set sweep (gemv only) and the 7-8B layer shapes, on 1 thread (serial_executor) and on a
+// lowbit::thread_pool.
 // Formats that lowbit::pack supports run a second time with packed weights, named "<format>-packed".
 #include "bench_common.hpp"
 
@@ -67,7 +68,7 @@ void bench_gemv(benchmark::State& state, shape sh, std::size_t threads) {
         }
     });
     const double n = static_cast<double>(sh.rows) * static_cast<double>(sh.cols);
-    set_rates(state, w->size(), n, 2.0 * n);
+    set_rates(state, w->size(), n, 2.0 * n, lowbit::runtime_backend());
 }
 
 /// Y = X W^T with X batch x cols, Y batch x rows. Rates: weight bytes and weights (once per call), 2 FLOP per
@@ -86,12 +87,13 @@ void bench_gemm(benchmark::State& state, shape sh, std::size_t batch, std::size_
         }
     });
     const double n = static_cast<double>(sh.rows) * static_cast<double>(sh.cols);
-    set_rates(state, w->size(), n, 2.0 * n * static_cast<double>(batch));
+    set_rates(state, w->size(), n, 2.0 * n * static_cast<double>(batch), lowbit::runtime_backend());
 }
 
 template <class Fmt, bool Packed>
 void register_format(const suite_sizes& s) {
-    const std::string tail = std::string("/") + Fmt::name() + (Packed ? "-packed/" : "/") + backend::name();
+    const std::string tail =
+        std::string("/") + Fmt::name() + (Packed ? "-packed/" : "/") + lowbit::runtime_backend();
     const auto add_gemv = [&](shape sh, std::size_t threads) {
         add(bench_name("gemv" + tail, {{"rows", sh.rows}, {"cols", sh.cols}, {"threads", threads}}),
             [sh, threads](benchmark::State& st) { bench_gemv<Fmt, Packed>(st, sh, threads); }, threads);
@@ -102,8 +104,9 @@ void register_format(const suite_sizes& s) {
     }
     for (const shape sh : s.layers)
         for (const std::size_t t : s.threads) add_gemv(sh, t);
+    const bool reference = std::string(lowbit::runtime_backend()) == lowbit::arch::scalar::name();
     for (const shape sh : s.gemm_layers)
-        for (const std::size_t batch : s.batches)
+        for (const std::size_t batch : reference ? s.scalar_batches : s.batches)
             for (const std::size_t t : s.threads)
                 add(bench_name("gemm" + tail, {{"rows", sh.rows}, {"cols", sh.cols}, {"batch", batch}, {"threads", t}}),
                     [sh, batch, t](benchmark::State& st) { bench_gemm<Fmt, Packed>(st, sh, batch, t); }, t);

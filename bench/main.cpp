@@ -1,8 +1,11 @@
-// The benchmark executables' main, compiled without any backend's flags (see driver.hpp): on a CPU that cannot
-// run the backend, it registers one benchmark that skips with an error, and no backend code runs at all.
+// The benchmark executables' main, compiled without any -m flags (see driver.hpp): where this CPU cannot run the
+// chosen backend, it says why and exits with ctest's skip code before any backend code runs.
 //
-// Usage: lowbit_bench_<backend> [--lowbit_sizes=tiny|quick|full] [Google Benchmark flags]
-// bench/report.py runs every backend's executable and turns the JSON into tables and a plot.
+// Usage: lowbit_bench [--lowbit_sizes=tiny|quick|full] [Google Benchmark flags]   (LOWBIT_BACKEND=<tag> picks
+//        the backend; default: the best this CPU runs), or lowbit_bench_eigen_<level> [the same flags].
+//        Either with --lowbit_list_backends: print the backends it can measure on this CPU, one a line.
+// bench/report.py runs lowbit_bench once per backend and every Eigen baseline, and turns the JSON into tables
+// and a plot.
 #include "driver.hpp"
 
 #include <benchmark/benchmark.h>
@@ -11,38 +14,48 @@
 #include <stdexcept>
 #include <string>
 
+namespace {
+/// The exit status of a run whose backend this CPU cannot run: bench/CMakeLists.txt's SKIP_RETURN_CODE.
+constexpr int cannot_run_status = 77;
+}  // namespace
+
 int main(int argc, char** argv) {
-    // Our one flag is taken out before Google Benchmark sees (and rejects) it.
+    // Our flags are taken out before Google Benchmark sees (and rejects) them.
     std::string sizes = "quick";
-    const std::string flag = "--lowbit_sizes=";
+    bool list_backends = false;
+    const std::string sizes_flag = "--lowbit_sizes=";
     int kept = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if (arg.rfind(flag, 0) == 0)
-            sizes = arg.substr(flag.size());
+        if (arg.rfind(sizes_flag, 0) == 0)
+            sizes = arg.substr(sizes_flag.size());
+        else if (arg == "--lowbit_list_backends")
+            list_backends = true;
         else
             argv[kept++] = argv[i];
     }
     argc = kept;
+    if (list_backends) {
+        for (const std::string& name : lowbit_bench::runnable_backends()) std::printf("%s\n", name.c_str());
+        return 0;
+    }
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-    const std::string backend = lowbit_bench::backend_name();
-    const bool runs = lowbit_bench::cpu_runs_backend();
-    if (runs) {
-        try {
-            lowbit_bench::register_benchmarks(sizes);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "%s\n", e.what());
-            return 1;
-        }
-    } else {
-        const std::string why = "this CPU cannot run the " + backend + " backend";
-        benchmark::RegisterBenchmark((backend + "/skipped").c_str(),
-                                     [why](benchmark::State& state) { state.SkipWithError(why.c_str()); });
+    std::string backend;
+    try {
+        backend = lowbit_bench::chosen_backend();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "skipped: %s\n", e.what());
+        return cannot_run_status;
+    }
+    try {
+        lowbit_bench::register_benchmarks(sizes);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
     }
     benchmark::AddCustomContext("lowbit_backend", backend);
-    benchmark::AddCustomContext("lowbit_backend_runs", runs ? "yes" : "no (benchmarks skipped)");
     benchmark::AddCustomContext("lowbit_sizes", sizes);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

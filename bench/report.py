@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Runs lowbit's benchmark executables and summarizes them.
 
-Every backend's executable (build/bench/lowbit_bench_<backend>) runs with repetitions, keeping the median of
-each benchmark; its JSON goes to the output folder. The report (printed, and saved as report.md) has:
+build/bench/lowbit_bench (built without -march, with runtime dispatch) runs once per backend (LOWBIT_BACKEND=<tag>),
+then every float Eigen baseline executable this CPU runs (build/bench/lowbit_bench_eigen_<level>). Each run
+repeats every benchmark and keeps the median; its JSON goes to the output folder as bench_<backend>.json or
+bench_eigen_<level>.json. The report (printed, and saved as report.md) has:
   * a summary table, one row per weight format: bits per weight, GEMV GB/s and % of read bandwidth, speed-up
     over float Eigen, GEMM GFLOP/s and % of the int8 peak;
   * one table per format with every gemv / gemm case on every backend;
@@ -10,7 +12,7 @@ each benchmark; its JSON goes to the output folder. The report (printed, and sav
   * the weight memory of 7B, 8B and 70B parameter models in each format;
 and a PNG plot of throughput per bit-width (one line per op, the limits as horizontal lines).
 
-Usage: report.py [--quick | --full] [--build-dir DIR] [--out DIR] [--backends avx2,...] [--filter REGEX]
+Usage: report.py [--quick | --full] [--build-dir DIR] [--out DIR] [--backends avx2,...|all] [--filter REGEX]
        report.py --from-json DIR        (re-render the report of an earlier run, without running anything)
 scripts/bench.sh builds the executables, makes a venv with matplotlib and runs this script.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -27,9 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Backends, least to most capable: the order of columns, and of the search for "the best backend".
-BACKEND_ORDER = ["scalar", "avx2", "avx512", "avx512_vnni", "neon", "neon_dotprod", "neon_i8mm"]
+BACKEND_ORDER = ["scalar", "avx2", "avx_vnni", "avx512", "avx512_vnni", "neon", "neon_dotprod", "neon_i8mm"]
+# Run by default, with the best backend this CPU runs: the reference and the common x86 baseline.
+DEFAULT_BACKENDS = ["scalar", "avx2"]
 # The int8 peak that bounds each backend's GEMM: the instructions its dot kernels use.
-PEAK_FOR_BACKEND = {"scalar": "avx2", "avx2": "avx2", "avx512": "avx2", "avx512_vnni": "avx512_vnni"}
+PEAK_FOR_BACKEND = {"scalar": "avx2", "avx2": "avx2", "avx_vnni": "avx_vnni", "avx512": "avx2",
+                    "avx512_vnni": "avx512_vnni"}
 KERNEL_OPS = ["quantize", "dequantize", "quantize_act", "dot", "gemv", "gemm"]
 MODEL_PARAMS = [("7B", 7e9), ("8B", 8e9), ("70B", 70e9)]
 
@@ -45,7 +51,7 @@ class Result:
 
     kind: str  # a kernel op, or read_bw, memcpy, int8_peak, eigen_gemv, eigen_gemm
     fmt: str | None  # weight format of a kernel op
-    backend: str  # the executable's backend
+    backend: str  # the run's: the lowbit backend, or eigen_<level> for a baseline executable
     isa: str | None  # int8_peak's instruction set
     args: dict[str, int]
     threads: int
@@ -59,7 +65,7 @@ class Result:
 @dataclass
 class Run:
     results: list[Result] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)  # backend -> why its benchmarks were skipped
+    skipped: dict[str, str] = field(default_factory=dict)  # backend -> why it did not run
     caches: list[dict] = field(default_factory=list)
     context: dict = field(default_factory=dict)
     repetitions: int = 1
@@ -69,28 +75,60 @@ class Run:
 # Running and loading
 
 
-def find_executables(build_dir: Path, backends: list[str] | None) -> list[tuple[str, Path]]:
-    found = {p.name[len("lowbit_bench_"):]: p for p in (build_dir / "bench").glob("lowbit_bench_*") if p.is_file()}
-    names = sorted(found, key=lambda b: BACKEND_ORDER.index(b) if b in BACKEND_ORDER else len(BACKEND_ORDER))
-    if backends:
-        names = [b for b in names if b in backends]
-    return [(b, found[b]) for b in names]
+@dataclass
+class Job:
+    """One run of a benchmark executable."""
+
+    name: str  # the lowbit backend, or eigen_<level>: the JSON is bench_<name>.json
+    exe: Path
+    env: dict[str, str]
 
 
-def run_executable(exe: Path, json_path: Path, mode: str, reps: int, min_time: float, flt: str | None,
-                   verbose: bool) -> None:
+def runnable_backends(exe: Path) -> list[str]:
+    """What the executable can measure on this CPU, best first (its --lowbit_list_backends)."""
+    listed = subprocess.run([str(exe), "--lowbit_list_backends"], capture_output=True, text=True, check=True)
+    return listed.stdout.split()
+
+
+def plan_jobs(build_dir: Path, wanted: str | None) -> tuple[list[Job], dict[str, str]]:
+    """lowbit_bench once per backend: those of `wanted` (comma-separated, or "all" that this CPU runs), by
+    default scalar, avx2 and the best one this CPU runs; then every Eigen baseline this CPU runs. Returns the jobs
+    and, for the backends asked for that this CPU cannot run, why they are left out."""
+    bench_dir = build_dir / "bench"
+    lowbit_exe = bench_dir / "lowbit_bench"
+    if not lowbit_exe.is_file():
+        sys.exit(f"no {lowbit_exe} (build the lowbit_benchmarks target)")
+    runnable = runnable_backends(lowbit_exe)
+    if wanted == "all":
+        names = runnable
+    elif wanted:
+        names = wanted.split(",")
+    else:
+        names = [b for b in DEFAULT_BACKENDS if b in runnable] + runnable[:1]
+    names = sorted(set(names), key=backend_rank)
+    left_out = {b: f"this CPU cannot run it (lowbit_bench runs {', '.join(runnable)} here)"
+                for b in names if b not in runnable}
+    jobs = [Job(b, lowbit_exe, {"LOWBIT_BACKEND": b}) for b in names if b in runnable]
+    for exe in sorted(bench_dir.glob("lowbit_bench_eigen_*")):
+        if exe.is_file() and runnable_backends(exe):
+            jobs.append(Job(exe.name[len("lowbit_bench_"):], exe, {}))
+    return jobs, left_out
+
+
+def run_job(job: Job, json_path: Path, mode: str, reps: int, min_time: float, flt: str | None,
+            verbose: bool) -> None:
     sizes = MODES[mode][0]
-    cmd = [str(exe), f"--lowbit_sizes={sizes}", f"--benchmark_repetitions={reps}",
+    cmd = [str(job.exe), f"--lowbit_sizes={sizes}", f"--benchmark_repetitions={reps}",
            "--benchmark_report_aggregates_only=true", f"--benchmark_min_time={min_time}",
            f"--benchmark_out={json_path}", "--benchmark_out_format=json"]
     if flt:
         cmd.append(f"--benchmark_filter={flt}")
-    print(f"running {' '.join(cmd)}", file=sys.stderr)
+    print(f"running {' '.join([f'{k}={v}' for k, v in job.env.items()] + cmd)}", file=sys.stderr)
     start = time.monotonic()
     log_path = json_path.with_suffix(".log")
     done = 0
     with open(log_path, "w") as log, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                      text=True) as proc:
+                                                      text=True, env={**os.environ, **job.env}) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
@@ -104,8 +142,8 @@ def run_executable(exe: Path, json_path: Path, mode: str, reps: int, min_time: f
     if sys.stderr.isatty() and not verbose:
         sys.stderr.write("\n")
     if rc != 0:
-        sys.exit(f"{exe.name} failed with exit code {rc}; its output is in {log_path}")
-    print(f"  {exe.name}: {time.monotonic() - start:.0f} s, JSON in {json_path}", file=sys.stderr)
+        sys.exit(f"{job.exe.name} ({job.name}) failed with exit code {rc}; its output is in {log_path}")
+    print(f"  {job.name}: {time.monotonic() - start:.0f} s, JSON in {json_path}", file=sys.stderr)
 
 
 def parse_name(name: str) -> tuple[list[str], dict[str, int]]:
@@ -123,7 +161,7 @@ def parse_name(name: str) -> tuple[list[str], dict[str, int]]:
 def load_json(path: Path, run: Run) -> None:
     data = json.loads(path.read_text())
     ctx = data.get("context", {})
-    backend = ctx.get("lowbit_backend", path.stem.replace("bench_", ""))
+    backend = path.stem[len("bench_"):]  # the job's name (plan_jobs)
     run.caches = run.caches or ctx.get("caches", [])
     run.context = run.context or ctx
     rows = data.get("benchmarks", [])
@@ -184,7 +222,7 @@ def int8_peak_for(run: Run, backend: str, threads: int) -> Result | None:
 
 
 def eigen_for(run: Run, r: Result) -> Result | None:
-    """The fastest float Eigen run of the same shape (Eigen is single-threaded; executables differ in its SIMD)."""
+    """The fastest float Eigen run of the same shape (Eigen is single-threaded; the baselines differ in its SIMD)."""
     kind = "eigen_" + r.kind
     cands = [e for e in run.results if e.kind == kind and e.shape() == r.shape()]
     return max(cands, key=lambda e: e.rates.get("FLOP", 0.0)) if cands else None
@@ -364,8 +402,7 @@ def limits_table(run: Run) -> str:
         else:
             what, value = shape_text(r), f"{gb(r.rates.get('FLOP'))} GFLOP/s"
         rows.append([r.kind, what, str(r.threads), r.backend, value, r.label])
-    return "## Limits and baselines\n\n" + md_table(["benchmark", "size", "threads", "executable", "value", "label"],
-                                                    rows)
+    return "## Limits and baselines\n\n" + md_table(["benchmark", "size", "threads", "run", "value", "label"], rows)
 
 
 def memory_table(bpw: dict[str, float]) -> str:
@@ -442,7 +479,7 @@ def plot(run: Run, bpw: dict[str, float], path: Path) -> bool:
         smallest = prefer_same_backend([r for r in reads if r.args["bytes"] == reads[0].args["bytes"]], backend)
         hline(ax_bw, smallest.rates.get("bytes_per_second"),
               f"read BW {reads[0].args['bytes'] / 2**10:.0f} KiB ({cache_level(run, reads[0].args['bytes'])})", ":")
-    for isa, style in (("avx2", "--"), ("avx512_vnni", ":")):
+    for isa, style in (("avx2", "--"), ("avx_vnni", (0, (3, 1, 1, 1))), ("avx512_vnni", ":")):
         peak = prefer_same_backend([r for r in run.results if r.kind == "int8_peak" and r.isa == isa
                                     and r.threads == 1], backend)
         hline(ax_ops, peak.rates.get("OP") if peak else None, f"int8 peak {isa} (GOPS)", style)
@@ -483,7 +520,8 @@ def main() -> None:
                       help="every size, 5 repetitions, min time 0.5 s")
     ap.add_argument("--build-dir", type=Path, default=root / "build-bench", help="CMake build folder")
     ap.add_argument("--out", type=Path, help="output folder (default: BUILD_DIR/bench-results)")
-    ap.add_argument("--backends", help="comma-separated backends to run (default: every executable built)")
+    ap.add_argument("--backends", help="comma-separated backends to run lowbit_bench on, or all that this CPU runs "
+                                       "(default: scalar, avx2 and the best one this CPU runs)")
     ap.add_argument("--filter", help="--benchmark_filter regex (the limits the ratios need must match too)")
     ap.add_argument("--repetitions", type=int, help="override the mode's repetitions")
     ap.add_argument("--min-time", type=float, help="override the mode's --benchmark_min_time (seconds)")
@@ -504,13 +542,11 @@ def main() -> None:
     else:
         out = args.out or args.build_dir / "bench-results"
         out.mkdir(parents=True, exist_ok=True)  # before the runs, which write their JSON there
-        exes = find_executables(args.build_dir, args.backends.split(",") if args.backends else None)
-        if not exes:
-            sys.exit(f"no benchmark executables in {args.build_dir}/bench (build the lowbit_benchmarks target)")
+        jobs, run.skipped = plan_jobs(args.build_dir, args.backends)
         json_files = []
-        for backend, exe in exes:
-            path = out / f"bench_{backend}.json"
-            run_executable(exe, path, mode_name, reps, min_time, args.filter, args.verbose)
+        for job in jobs:
+            path = out / f"bench_{job.name}.json"
+            run_job(job, path, mode_name, reps, min_time, args.filter, args.verbose)
             json_files.append(path)
     out.mkdir(parents=True, exist_ok=True)
     for path in json_files:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the benchmarks (Release), then runs every backend's benchmark executable through bench/report.py:
-# markdown tables on stdout and in BUILD/bench-results/report.md, the JSON of each run, and a PNG plot.
+# Builds the benchmarks (Release, without -march: target lowbit_benchmarks), then runs bench/report.py, which runs
+# lowbit_bench once per backend (default: scalar, avx2 and the best one this CPU runs; --backends picks others)
+# and the float Eigen baselines: markdown tables on stdout and in BUILD/bench-results/report.md, the JSON of each
+# run, and a PNG plot.
 # Usage: scripts/bench.sh [--quick | --full] [more bench/report.py options, see --help]
 #        (--quick, the default, takes a few minutes on an idle 2-core machine; --full much longer)
 # Environment: LOWBIT_BENCH_BUILD, the build folder (default: build-bench in the repository).
