@@ -12,6 +12,7 @@
 // Input: byte 0 = the blocks' byte offset (bits 0..5), byte 1 = the activations' byte offset (bits 0..5) and
 // the output floats' offset in floats (bits 6..7); the rest is block bytes (for dot: weights, then activations,
 // fixed up to meet dot's preconditions).
+#include "../tests/dot_bound.hpp"
 #include "fuzz_common.hpp"
 
 #include <cmath>
@@ -73,23 +74,6 @@ void satisfy_preconditions(lowbit::q8_K::block& b) {
     }
 }
 
-template <class B, class = void> struct has_min_field : std::false_type {};
-template <class B> struct has_min_field<B, std::void_t<decltype(B::m)>> : std::true_type {};
-template <class B, class = void> struct has_dmin_field : std::false_type {};
-template <class B> struct has_dmin_field<B, std::void_t<decltype(B::dmin)>> : std::true_type {};
-
-// api.hpp's dot bound counts a block's d-term and min term separately (they may cancel): each is the
-// reference's one-block dot with the other scale zeroed.
-template <class WBlock, class ABlock>
-double scale_product_magnitude(const WBlock& w, const ABlock& a) {
-    WBlock d_only = w, min_only = w;
-    min_only.d.set_bits(0);
-    if constexpr (has_min_field<WBlock>::value) d_only.m.set_bits(0);
-    if constexpr (has_dmin_field<WBlock>::value) d_only.dmin.set_bits(0);
-    return std::fabs(static_cast<double>(lowbit::arch::dot_blocks(&d_only, &a, 1, lowbit::scalar{}))) +
-           std::fabs(static_cast<double>(lowbit::arch::dot_blocks(&min_only, &a, 1, lowbit::scalar{})));
-}
-
 template <class Fmt>
 void dot(lowbit_fuzz::input in, offsets at) {
     using wblock = typename Fmt::block;
@@ -106,11 +90,9 @@ void dot(lowbit_fuzz::input in, offsets at) {
     const float want = lowbit::dot(w.as<const wblock>(), a.as<const ablock>(), n, lowbit::scalar{});
 
     std::vector<float> terms(nblocks);
-    double magnitude = 0.0;
-    for (std::size_t b = 0; b < nblocks; ++b) {
+    for (std::size_t b = 0; b < nblocks; ++b)
         terms[b] = lowbit::arch::dot_blocks(w.as<const wblock>() + b, a.as<const ablock>() + b, 1, lowbit::scalar{});
-        magnitude += scale_product_magnitude(w.as<const wblock>()[b], a.as<const ablock>()[b]);
-    }
+    const double magnitude = lowbit_test::scale_magnitude(w.as<const wblock>(), a.as<const ablock>(), nblocks);
     for (std::size_t b = 0; b < nblocks; ++b)
         if (!std::isfinite(terms[b]) && Fmt::finite_scales(w.as<const wblock>()[b]) &&
             Fmt::activation::finite_scales(a.as<const ablock>()[b]))
@@ -122,7 +104,7 @@ void dot(lowbit_fuzz::input in, offsets at) {
     LOWBIT_FUZZ_REQUIRE(classify(got) == expected, "%s: dot over %zu blocks is %a, reference %a", Fmt::name(),
                         nblocks, static_cast<double>(got), static_cast<double>(want));
     if (expected != ieee_class::finite) return;
-    const double bound = 2.0 * static_cast<double>(nblocks + 2) * 0x1p-24 * magnitude;
+    const double bound = lowbit_test::dot_bound(magnitude, nblocks);
     LOWBIT_FUZZ_REQUIRE(std::fabs(static_cast<double>(got) - want) <= bound,
                         "%s: dot over %zu blocks is %a, reference %a, bound %g", Fmt::name(), nblocks,
                         static_cast<double>(got), static_cast<double>(want), bound);

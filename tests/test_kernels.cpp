@@ -2,6 +2,7 @@
 // be identical; dot products identical in their integer block sums and within the documented float bound.
 // Lengths of 1 to 9 blocks (SIMD kernels that take several blocks at once must handle every tail) and inputs
 // and outputs at byte offsets 0..63 (floats at multiples of 4 bytes, since a float* must be float-aligned).
+#include "dot_bound.hpp"
 #include "test_common.hpp"
 
 #include <cmath>
@@ -88,25 +89,6 @@ void set_random_scales(Block& b, std::mt19937& rng) {
     }
 }
 
-template <class B, class = void> struct has_min_field : std::false_type {};
-template <class B> struct has_min_field<B, std::void_t<decltype(B::m)>> : std::true_type {};
-template <class B, class = void> struct has_dmin_field : std::false_type {};
-template <class B> struct has_dmin_field<B, std::void_t<decltype(B::dmin)>> : std::true_type {};
-
-// The magnitudes of a block's scale products, as api.hpp's dot bound counts them: the d-term and the min term
-// separately, since they may cancel. Each is the reference's one-block dot with the other scale zeroed.
-template <class WBlock, class ABlock>
-double scale_product_magnitude(const WBlock& w, const ABlock& a) {
-    WBlock d_only = w, min_only = w;
-    min_only.d.set_bits(0);
-    if constexpr (has_min_field<WBlock>::value) d_only.m.set_bits(0);
-    if constexpr (has_dmin_field<WBlock>::value) d_only.dmin.set_bits(0);
-    const auto one_block = [&](const WBlock& b) {
-        return std::fabs(static_cast<double>(lowbit::arch::dot_blocks(&b, &a, 1, lowbit::scalar{})));
-    };
-    return one_block(d_only) + one_block(min_only);
-}
-
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("dot_blocks: exact integer sums, float sum within the documented bound", "[kernels][dot]",
@@ -140,9 +122,8 @@ TEMPLATE_LIST_TEST_CASE("dot_blocks: exact integer sums, float sum within the do
         }
         const float got = lowbit::arch::dot_blocks(w.data(), a.data(), nblocks, backend{});
         const float want = lowbit::arch::dot_blocks(w.data(), a.data(), nblocks, lowbit::scalar{});
-        double magnitude = 0.0;
-        for (std::size_t b = 0; b < nblocks; ++b) magnitude += scale_product_magnitude(w[b], a[b]);
-        const double bound = 2.0 * static_cast<double>(nblocks + 2) * std::ldexp(1.0, -24) * magnitude;
+        const double magnitude = lowbit_test::scale_magnitude(w.data(), a.data(), nblocks);
+        const double bound = lowbit_test::dot_bound(magnitude, nblocks);
         CAPTURE(got, want, bound);
         REQUIRE(std::fabs(static_cast<double>(got) - want) <= bound);
     }

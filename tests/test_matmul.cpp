@@ -3,6 +3,7 @@
 // formats' kernels; otherwise bit-exact against the micro-kernels' documented per-pair FMA sequence and within
 // the dot bound), packed weights (lowbit::pack) bit-exact against plain ones, and invariance to the executor:
 // thread counts 1, 2, 3, 7 and task order give bit-identical results.
+#include "dot_bound.hpp"
 #include "test_common.hpp"
 
 #include <lowbit/matmul.hpp>
@@ -55,11 +56,6 @@ bool has_micro_kernel() {
         return !lowbit::detail::gemm_matches_dot<Fmt, backend>();
 }
 
-template <class Block, class = void>
-struct has_min_field : std::false_type {};
-template <class Block>
-struct has_min_field<Block, std::void_t<decltype(std::declval<Block&>().m)>> : std::true_type {};
-
 /// The micro-kernels' per-pair sequence (arch/x86/gemm.hpp): acc = fma(float(isum_b), d_w * d_a, acc), then
 /// acc = fma(m_w, s_a, acc) for the formats with a min. The exact isum_b is the scalar reference's block dot with
 /// both scales set to 1 and the min set to 0.
@@ -71,10 +67,10 @@ float fma_sequence(const WBlock* w, const ABlock* a, std::size_t nblocks) {
         ABlock ab = a[b];
         wb.d.set_bits(0x3C00);
         ab.d.set_bits(0x3C00);
-        if constexpr (has_min_field<WBlock>::value) wb.m.set_bits(0);
+        if constexpr (WBlock::format::has_min) wb.m.set_bits(0);
         const float isum = lowbit::arch::dot_blocks(&wb, &ab, 1, lowbit::scalar{});
         acc = std::fma(isum, lowbit::load_half(w[b].d) * lowbit::load_half(a[b].d), acc);
-        if constexpr (has_min_field<WBlock>::value)
+        if constexpr (WBlock::format::has_min)
             acc = std::fma(lowbit::load_half(w[b].m), lowbit::load_half(a[b].s), acc);
     }
     return acc;
@@ -146,17 +142,9 @@ TEMPLATE_LIST_TEST_CASE("gemm and gemv against Eigen's float product, and agains
                 REQUIRE(same_float(y(c, r), generic));
             } else {
                 REQUIRE(same_float(y(c, r), fma_sequence(p.wrow(r), p.xrow(c), nblocks)));
-                // The dot bound of api.hpp, for each of the two against the scalar reference; the d-term and
-                // the min term count separately, since they may cancel.
-                double magnitude = 0.0;
-                for (std::size_t b = 0; b < nblocks; ++b) {
-                    auto d_only = p.wrow(r)[b], min_only = d_only;
-                    min_only.d.set_bits(0);
-                    if constexpr (has_min_field<decltype(d_only)>::value) d_only.m.set_bits(0);
-                    for (const auto& part : {d_only, min_only})
-                        magnitude += std::fabs(lowbit::arch::dot_blocks(&part, p.xrow(c) + b, 1, lowbit::scalar{}));
-                }
-                const double bound = 4.0 * static_cast<double>(nblocks + 2) * std::ldexp(1.0, -24) * magnitude;
+                // The dot bound of api.hpp, for each of the two against the scalar reference.
+                const double magnitude = lowbit_test::scale_magnitude(p.wrow(r), p.xrow(c), nblocks);
+                const double bound = lowbit_test::dot_bound(magnitude, nblocks, 4.0);
                 REQUIRE(std::fabs(static_cast<double>(y(c, r)) - generic) <= bound);
             }
         }
@@ -199,11 +187,14 @@ TEMPLATE_LIST_TEST_CASE("pack: layout size, zero padding rows, and unpack_row gi
         // Random bytes too (every code and fifth bit pattern), not only what the quantizer writes.
         fill_bytes(reinterpret_cast<unsigned char*>(p.wq.data()), p.wq.size() * sizeof(p.wq[0]), 77 + rows);
         std::vector<unsigned char> bytes(lowbit::const_packed_view<Fmt>::bytes_for(rows, p.k) + 1);
-        REQUIRE(bytes.size() - 1 == (rows + 15) / 16 * 16 * 5 * Fmt::block_bytes);
+        REQUIRE(bytes.size() - 1 == (rows + 15) / 16 * 5 * lowbit::packed_layout<Fmt>::bytes);
+        // The layout's overhead over the plain blocks: only the K formats' whole-byte 6-bit scales (packed.hpp).
+        REQUIRE(lowbit::packed_layout<Fmt>::bytes - 16 * Fmt::block_bytes <= 64);
         const auto packed = lowbit::pack(p.cw(), bytes.data() + 1);  // any alignment
         REQUIRE(packed.size_bytes() == bytes.size() - 1);
         REQUIRE_THROWS_AS(lowbit::pack(p.cw(), nullptr), lowbit::error);
-        REQUIRE_THROWS_WITH(lowbit::const_packed_view<Fmt>(bytes.data(), rows, 33), Contains("multiples of 32"));
+        REQUIRE_THROWS_WITH(lowbit::const_packed_view<Fmt>(bytes.data(), rows, Fmt::block_size + 1),
+                            Contains("multiples of " + std::to_string(Fmt::block_size)));
         std::vector<typename Fmt::block> row(5);
         for (std::size_t r = 0; r < (rows + 15) / 16 * 16; ++r) {
             std::fill(row.begin(), row.end(), typename Fmt::block{});

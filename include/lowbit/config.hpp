@@ -14,6 +14,7 @@
 /// LOWBIT_AVX512_EMULATE (tests only) runs the AVX-512 kernels through SIMDe's emulation on an AVX2 machine.
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "lowbit supports little-endian targets only: GGUF blocks are little-endian byte layouts"
@@ -123,14 +124,28 @@ LOWBIT_NAMESPACE_BEGIN namespace detail {
 
 /// Returns x unchanged, but opaque to the optimizer: a product passed through it is rounded to float before
 /// any later addition. Stops -ffp-contract=fast (GCC's default in GNU mode) from fusing `a * b + c` into
-/// one FMA, which would change quantized bytes relative to the reference (and to GGUF's).
-LOWBIT_INLINE float rounded(float x) noexcept {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE__)
-    __asm__("" : "+x"(x));
-#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
-    __asm__("" : "+w"(x));
+/// one FMA, which would change quantized bytes relative to the reference (and to GGUF's). The one fence of
+/// every backend: x is a float or a SIMD vector, held in a register, or one wider than this target's registers
+/// or a struct (SIMDe's emulated vectors), held in memory.
+template <class V>
+LOWBIT_INLINE V rounded(V x) noexcept {
+#if defined(__AVX512F__)
+    constexpr std::size_t register_bytes = 64;
+#elif defined(__AVX__)
+    constexpr std::size_t register_bytes = 32;
 #else
-    volatile float v = x;
+    constexpr std::size_t register_bytes = 16;
+#endif
+    constexpr bool in_memory = std::is_class<V>::value || std::is_union<V>::value || sizeof(V) > register_bytes;
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE__)
+    if constexpr (in_memory) __asm__("" : "+m"(x));
+    else __asm__("" : "+v"(x));  // any xmm/ymm/zmm register
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+    if constexpr (in_memory) __asm__("" : "+m"(x));
+    else __asm__("" : "+w"(x));
+#else
+    (void)in_memory;
+    volatile V v = x;
     x = v;
 #endif
     return x;

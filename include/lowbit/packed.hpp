@@ -1,18 +1,19 @@
 #pragma once
 /// \file packed.hpp
-/// The repacked (interleaved) weight layout made by lowbit::pack, for the fastest gemv / gemm (matmul.hpp).
-/// Formats: q8_0, q4_0, q4_1, q5_0, q5_1. The plain layout stays valid everywhere; a packed matrix gives
-/// bit-identical products to the plain one on every backend (tests/test_matmul.cpp), only faster where a
-/// backend has a packed micro-kernel (AVX2, AVX-512 VNNI; NEON and scalar unpack each row and run dot_blocks).
+/// The repacked (interleaved) weight layouts made by lowbit::pack, for the fastest gemv / gemm (matmul.hpp).
+/// Formats: q8_0, q4_0, q4_1, q5_0, q5_1 (the 32-value layout) and q2_K, q3_K, q4_K, q5_K, q6_K (the K layout).
+/// The plain layout stays valid everywhere; a packed matrix gives bit-identical products to the plain one on
+/// every backend (tests/test_matmul.cpp), only faster where a backend has a packed micro-kernel (AVX2, AVX-VNNI,
+/// AVX-512 VNNI; NEON and scalar unpack each row and run dot_blocks).
 ///
 /// Why: a plain row-major matrix makes a multi-row kernel read one stream per row and gather each row's fp16
 /// scale separately, and its codes must be shuffled (transposed) before vpdpbusd can leave one row per lane.
 /// Packed, the 16 rows of a panel are one sequential stream, their scales are one 32-byte load, and each
 /// 64-byte chunk already holds one 4-code group of all 16 rows.
 ///
-/// Layout. Rows are taken 16 at a time (a panel; the last one is padded with zero blocks). Panel p holds
-/// packed block 0, 1, ... of rows 16p .. 16p+15, each packed block being the same bytes as its 16 plain blocks
-/// (so a packed matrix is as large as the plain one, plus the padding rows), rearranged:
+/// The 32-value layout. Rows are taken 16 at a time (a panel; the last one is padded with zero blocks). Panel p
+/// holds packed block 0, 1, ... of rows 16p .. 16p+15, each packed block being the same bytes as its 16 plain
+/// blocks (so a packed matrix is as large as the plain one, plus the padding rows), rearranged:
 ///
 ///   offset  0                 32 (has min)        +64 (5-bit)              codes
 ///           +-----------------+------------------+------------------------+----------------------------+
@@ -26,11 +27,34 @@
 ///   - 5 bits: qh[r] bit 8i + k is the fifth bit of code 4k + i (the plain qh, reordered so that one shift
 ///     and one mask put the fifth bits of group k next to its nibbles).
 ///   - q8_0: G = 8; chunk k, row r is group k of the row as bytes code + 128 (Z = 128).
+///
+/// The K layout. Panels of 16 rows as above; a packed block is one super-block (256 weights) of the 16 rows:
+///
+///   offset  0            32 (has min)    sc                   m (own bytes)          planes
+///           +------------+---------------+--------------------+----------------------+----------------------+
+///           | d[16] fp16 | dmin[16] fp16 | sc[S][16]: 1 byte  | m[S][16]: 1 byte     | low plane, high plane|
+///           +------------+---------------+--------------------+----------------------+----------------------+
+///
+///   S sub-blocks (8 of 32 weights, or 16 of 16); sc[s][r] is row r's scale of sub-block s as one byte (int8 where
+///   the format's scales are signed), m[s][r] its min. Where scale and min both fit 4 bits (q2_K) they share the
+///   sc byte (scale in the low nibble, min in the high one) and there is no m array. Codes are the format's
+///   unsigned codes u (weight = d * sc * (u - Z) - dmin * m), split into a low plane of 4 bits (4, 5 and 6-bit
+///   codes) or 2 bits (2 and 3-bit codes) and a high plane of the remaining 0, 1 or 2 bits. A plane of width w
+///   is 8w chunks of 16 x 4 bytes; chunk j, row r, byte i holds, in bits w*t .. w*t + w - 1 (t = 0 .. 8/w - 1),
+///   that plane's bits of code 4g + i of the row, g = (8/w) j + t: one shift and one mask give group g of 16 rows.
+///   The bytes differ from the plain block's only in the scales: q3_K, q4_K and q5_K store their 6-bit scales
+///   (and mins) as whole bytes, 4 bytes more per row and super-block (+3.6%, +2.8%, +2.3%), so that one load and
+///   one widening give 16 rows' scales; q2_K and q6_K are the plain size.
 #include "error.hpp"
+#include "format/q2_K.hpp"
+#include "format/q3_K.hpp"
 #include "format/q4_0.hpp"
 #include "format/q4_1.hpp"
 #include "format/q5_0.hpp"
+#include "format/q4_K.hpp"
 #include "format/q5_1.hpp"
+#include "format/q5_K.hpp"
+#include "format/q6_K.hpp"
 #include "format/q8_0.hpp"
 #include "view.hpp"
 
@@ -54,7 +78,7 @@ namespace detail {
 /// packed zero point is 128.
 template <class Fmt>
 struct packed_offsets {
-    static constexpr bool supported = true;
+    static constexpr bool supported = true, kquant = false;
     static constexpr int bits = Fmt::code_bits, zero_point = bits == 8 ? 128 : Fmt::zero_point;
     static constexpr bool has_min = Fmt::has_min;
     static constexpr std::size_t rows = 16;  // rows per panel
@@ -64,6 +88,24 @@ struct packed_offsets {
     static constexpr std::size_t chunks = 8 / groups_per_chunk;
     static constexpr std::size_t bytes = qs + 64 * chunks;
 };
+/// The K layout of a K format (see above).
+template <class Fmt>
+struct packed_kquant_offsets {
+    static constexpr bool supported = true, kquant = true;
+    static constexpr std::size_t rows = 16;
+    static constexpr int bits = Fmt::code_bits, zero_point = Fmt::zero_point;
+    static constexpr bool has_min = Fmt::has_min;
+    static constexpr std::size_t sub_block = Fmt::sub_block, sub_blocks = qk_k / sub_block;
+    static constexpr bool signed_scales = Fmt::scale_lo < 0;
+    static constexpr bool min_in_scale_byte = has_min && Fmt::scale_lo >= 0 && Fmt::scale_hi <= 15 && Fmt::min_hi <= 15;
+    static constexpr int low_plane_bits = bits >= 4 ? 4 : 2, high_plane_bits = bits - low_plane_bits;
+    static constexpr std::size_t d = 0, dmin = 32, sc = has_min ? 64 : 32;
+    static constexpr std::size_t m = sc + 16 * sub_blocks;
+    static constexpr std::size_t low_plane = m + (has_min && !min_in_scale_byte ? 16 * sub_blocks : 0);
+    static constexpr std::size_t high_plane = low_plane + 512 * low_plane_bits;
+    static constexpr std::size_t bytes = high_plane + 512 * high_plane_bits;
+    static_assert(high_plane_bits >= 0 && high_plane_bits <= 2, "codes of 2 to 6 bits");
+};
 }  // namespace detail
 
 template <> struct packed_layout<q4_0> : detail::packed_offsets<q4_0> {};
@@ -72,6 +114,17 @@ template <> struct packed_layout<q5_0> : detail::packed_offsets<q5_0> {};
 template <> struct packed_layout<q5_1> : detail::packed_offsets<q5_1> {};
 template <> struct packed_layout<q8_0> : detail::packed_offsets<q8_0> {};
 
+template <> struct packed_layout<q2_K> : detail::packed_kquant_offsets<q2_K> {};
+template <> struct packed_layout<q3_K> : detail::packed_kquant_offsets<q3_K> {};
+template <> struct packed_layout<q4_K> : detail::packed_kquant_offsets<q4_K> {};
+template <> struct packed_layout<q5_K> : detail::packed_kquant_offsets<q5_K> {};
+template <> struct packed_layout<q6_K> : detail::packed_kquant_offsets<q6_K> {};
+
+static_assert(packed_layout<q2_K>::bytes == 16 * q2_K::block_bytes && packed_layout<q6_K>::bytes == 16 * q6_K::block_bytes &&
+                  packed_layout<q3_K>::bytes == 16 * (q3_K::block_bytes + 4) &&
+                  packed_layout<q4_K>::bytes == 16 * (q4_K::block_bytes + 4) &&
+                  packed_layout<q5_K>::bytes == 16 * (q5_K::block_bytes + 4),
+              "a packed K block is its 16 plain blocks, with whole-byte scales where the plain ones are 6-bit");
 static_assert(packed_layout<q4_0>::bytes == 16 * q4_0::block_bytes && packed_layout<q4_1>::bytes == 16 * q4_1::block_bytes &&
                   packed_layout<q5_0>::bytes == 16 * q5_0::block_bytes && packed_layout<q5_1>::bytes == 16 * q5_1::block_bytes &&
                   packed_layout<q8_0>::bytes == 16 * q8_0::block_bytes,
@@ -93,7 +146,7 @@ public:
     /// Throws if cols is not a multiple of the block size or data is null for a non-empty matrix.
     const_packed_view(const void* data, index_type rows, index_type cols)
         : m_data(static_cast<const unsigned char*>(data)), m_rows(rows), m_cols(cols) {
-        static_assert(layout::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0 and q5_1");
+        static_assert(layout::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0, q5_1 and q2_K ... q6_K");
         const_qmatrix_view<Fmt>(data, rows, cols);  // the same checks as a plain matrix
     }
 
@@ -140,32 +193,102 @@ inline std::uint32_t unpack_high_bits(std::uint32_t packed) noexcept {
     return out;
 }
 
-/// Writes row r (< 16) of packed block `to` from plain block `from`; the scalar definition of the layout.
+/// The K layout: row r (< 16) of packed block `to` from plain block `from` (pack), and the inverse (unpack).
+template <class Fmt, class L = packed_layout<Fmt>>
+struct kquant_block_rows {
+    /// Calls f(byte offset, shift, width, code bit) for each plane's field of code i of row r.
+    template <class F>
+    static void for_each_field(std::size_t r, int i, F&& f) noexcept {
+        const int g = i / 4;
+        const auto plane = [&](std::size_t at, int w, int bit) {
+            const int per_chunk = 8 / w;
+            f(at + 64 * static_cast<std::size_t>(g / per_chunk) + 4 * r + static_cast<std::size_t>(i % 4),
+              w * (g % per_chunk), w, bit);
+        };
+        plane(L::low_plane, L::low_plane_bits, 0);
+        if constexpr (L::high_plane_bits > 0) plane(L::high_plane, L::high_plane_bits, L::low_plane_bits);
+    }
+    static void pack(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
+        std::memcpy(to + L::d + 2 * r, &from.d, 2);
+        if constexpr (L::has_min) std::memcpy(to + L::dmin + 2 * r, &from.dmin, 2);
+        int sc[L::sub_blocks], m[L::sub_blocks] = {};
+        Fmt::get_scales(from, sc, m);
+        for (std::size_t s = 0; s < L::sub_blocks; ++s) {
+            if constexpr (L::min_in_scale_byte) {
+                to[L::sc + 16 * s + r] = static_cast<unsigned char>(sc[s] | m[s] << 4);
+            } else {
+                to[L::sc + 16 * s + r] = static_cast<unsigned char>(sc[s]);
+                if constexpr (L::has_min) to[L::m + 16 * s + r] = static_cast<unsigned char>(m[s]);
+            }
+        }
+        for (int i = 0; i < static_cast<int>(qk_k); ++i) {
+            const int u = Fmt::code(from, i);
+            for_each_field(r, i, [&](std::size_t at, int shift, int w, int bit) {
+                const int mask = (1 << w) - 1;
+                to[at] = static_cast<unsigned char>((to[at] & ~(mask << shift)) | ((u >> bit) & mask) << shift);
+            });
+        }
+    }
+    static void unpack(const unsigned char* from, std::size_t r, typename Fmt::block& to) noexcept {
+        to = typename Fmt::block{};  // the format's put_ functions OR their fields in
+        std::memcpy(&to.d, from + L::d + 2 * r, 2);
+        if constexpr (L::has_min) std::memcpy(&to.dmin, from + L::dmin + 2 * r, 2);
+        int sc[L::sub_blocks], m[L::sub_blocks] = {};
+        for (std::size_t s = 0; s < L::sub_blocks; ++s) {
+            const unsigned char scale = from[L::sc + 16 * s + r];
+            if constexpr (L::min_in_scale_byte) {
+                sc[s] = scale & 15;
+                m[s] = scale >> 4;
+            } else {
+                sc[s] = L::signed_scales ? static_cast<signed char>(scale) : scale;
+                if constexpr (L::has_min) m[s] = from[L::m + 16 * s + r];
+            }
+        }
+        Fmt::put_scales(sc, m, to);
+        for (int i = 0; i < static_cast<int>(qk_k); ++i) {
+            int u = 0;
+            for_each_field(r, i, [&](std::size_t at, int shift, int w, int bit) {
+                u |= (from[at] >> shift & ((1 << w) - 1)) << bit;
+            });
+            Fmt::put_code(to, i, u);
+        }
+    }
+};
+
+/// Writes row r (< 16) of packed block `to` from plain block `from`; the scalar definition of the layouts.
 template <class Fmt>
 void pack_block_row(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
     using L = packed_layout<Fmt>;
-    std::memcpy(to + L::d + 2 * r, &from.d, 2);
-    if constexpr (L::has_min) std::memcpy(to + L::m + 2 * r, &from.m, 2);
-    if constexpr (L::bits == 5) store_u32(to + L::qh + 4 * r, pack_high_bits(load_u32(from.qh)));
-    for (std::size_t j = 0; j < L::chunks; ++j)
-        for (std::size_t i = 0; i < 4; ++i) {
-            const auto q = static_cast<std::uint8_t>(from.qs[4 * j + i]);
-            to[L::qs + 64 * j + 4 * r + i] = L::bits == 8 ? static_cast<unsigned char>(q ^ 0x80u) : q;
-        }
+    if constexpr (L::kquant) {
+        kquant_block_rows<Fmt>::pack(from, r, to);
+    } else {
+        std::memcpy(to + L::d + 2 * r, &from.d, 2);
+        if constexpr (L::has_min) std::memcpy(to + L::m + 2 * r, &from.m, 2);
+        if constexpr (L::bits == 5) store_u32(to + L::qh + 4 * r, pack_high_bits(load_u32(from.qh)));
+        for (std::size_t j = 0; j < L::chunks; ++j)
+            for (std::size_t i = 0; i < 4; ++i) {
+                const auto q = static_cast<std::uint8_t>(from.qs[4 * j + i]);
+                to[L::qs + 64 * j + 4 * r + i] = L::bits == 8 ? static_cast<unsigned char>(q ^ 0x80u) : q;
+            }
+    }
 }
 
 /// The inverse: plain block of row r (< 16) of packed block `from`.
 template <class Fmt>
 void unpack_block_row(const unsigned char* from, std::size_t r, typename Fmt::block& to) noexcept {
     using L = packed_layout<Fmt>;
-    std::memcpy(&to.d, from + L::d + 2 * r, 2);
-    if constexpr (L::has_min) std::memcpy(&to.m, from + L::m + 2 * r, 2);
-    if constexpr (L::bits == 5) store_u32(to.qh, unpack_high_bits(load_u32(from + L::qh + 4 * r)));
-    for (std::size_t j = 0; j < L::chunks; ++j)
-        for (std::size_t i = 0; i < 4; ++i) {
-            const auto q = static_cast<std::uint8_t>(from[L::qs + 64 * j + 4 * r + i] ^ (L::bits == 8 ? 0x80u : 0u));
-            std::memcpy(&to.qs[4 * j + i], &q, 1);
-        }
+    if constexpr (L::kquant) {
+        kquant_block_rows<Fmt>::unpack(from, r, to);
+    } else {
+        std::memcpy(&to.d, from + L::d + 2 * r, 2);
+        if constexpr (L::has_min) std::memcpy(&to.m, from + L::m + 2 * r, 2);
+        if constexpr (L::bits == 5) store_u32(to.qh, unpack_high_bits(load_u32(from + L::qh + 4 * r)));
+        for (std::size_t j = 0; j < L::chunks; ++j)
+            for (std::size_t i = 0; i < 4; ++i) {
+                const auto q = static_cast<std::uint8_t>(from[L::qs + 64 * j + 4 * r + i] ^ (L::bits == 8 ? 0x80u : 0u));
+                std::memcpy(&to.qs[4 * j + i], &q, 1);
+            }
+    }
 }
 
 }  // namespace detail
@@ -182,7 +305,7 @@ void unpack_row(const const_packed_view<Fmt>& w, std::size_t r, typename Fmt::bl
 template <class Fmt, class Block>
 const_packed_view<Fmt> pack(qmatrix_view<Fmt, Block> w, void* out) {
     using L = packed_layout<Fmt>;
-    static_assert(L::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0 and q5_1");
+    static_assert(L::supported, "lowbit::pack supports q8_0, q4_0, q4_1, q5_0, q5_1 and q2_K ... q6_K");
     const std::size_t rows = w.rows(), nblocks = w.blocks_per_row();
     const auto bytes = static_cast<unsigned char*>(out);
     if (!out && rows != 0 && nblocks != 0) raise(std::string("pack(") + Fmt::name() + "): null output");

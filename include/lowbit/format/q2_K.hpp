@@ -32,6 +32,22 @@ struct q2_K {
     /// False if a stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d) && is_finite_half(b.dmin); }
 
+    /// The codec: weight i = float(float(d * sc_s) * u_i) - float(dmin * m_s), s = i / 16; u_i in 0..3, sc_s and m_s
+    /// in 0..15 (the low and high nibble of scales[s]).
+    static constexpr int code_bits = 2, sub_block = 16, zero_point = 0, scale_lo = 0, scale_hi = 15, min_hi = 15;
+    static constexpr bool has_min = true;
+    static int code(const block& b, int i) noexcept { return detail::bit_plane<2, 32>::get(b.qs, i); }
+    static void put_code(block& b, int i, int u) noexcept { detail::bit_plane<2, 32>::put(b.qs, i, u); }
+    static void get_scales(const block& b, int* sc, int* m) noexcept {
+        for (int s = 0; s < 16; ++s) {
+            sc[s] = b.scales[s] & 15;
+            m[s] = b.scales[s] >> 4;
+        }
+    }
+    static void put_scales(const int* sc, const int* m, block& b) noexcept {
+        for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<std::uint8_t>(sc[s] | (m[s] << 4));
+    }
+
     /// Test hooks (see format/kquant_common.hpp).
     template <class Rng>
     static void set_unit_scales(block& b, Rng&) noexcept {

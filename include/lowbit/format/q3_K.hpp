@@ -35,6 +35,33 @@ struct q3_K {
     /// False if the stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d); }
 
+    /// The codec: weight i = float(d * sc_s) * (u_i - 4), s = i / 16; u_i in 0..7 (2 bits in qs, the third in hmask),
+    /// sc_s in -32..31 (6 bits, biased by 32, split over scales[0..11]).
+    static constexpr int code_bits = 3, sub_block = 16, zero_point = 4, scale_lo = -32, scale_hi = 31, min_hi = 0;
+    static constexpr bool has_min = false;
+    static int code(const block& b, int i) noexcept {
+        return detail::bit_plane<2, 32>::get(b.qs, i) | (detail::bit_plane<1, 32>::get(b.hmask, i) << 2);
+    }
+    static void put_code(block& b, int i, int u) noexcept {
+        detail::bit_plane<2, 32>::put(b.qs, i, u);
+        detail::bit_plane<1, 32>::put(b.hmask, i, u >> 2);
+    }
+    static void get_scales(const block& b, int* sc, int*) noexcept {
+        for (int s = 0; s < 16; ++s) {
+            const int low = (s < 8 ? b.scales[s] : b.scales[s - 8] >> 4) & 15;
+            const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+            sc[s] = (low | (high << 4)) - 32;
+        }
+    }
+    static void put_scales(const int* sc, const int*, block& b) noexcept {
+        for (auto& q : b.scales) q = 0;
+        for (int s = 0; s < 16; ++s) {
+            const int biased = sc[s] + 32;
+            b.scales[s % 8] |= static_cast<std::uint8_t>((biased & 15) << (s < 8 ? 0 : 4));
+            b.scales[8 + s % 4] |= static_cast<std::uint8_t>((biased >> 4) << (2 * (s / 4)));
+        }
+    }
+
     /// Test hooks (see format/kquant_common.hpp).
     template <class Rng>
     static void set_unit_scales(block& b, Rng&) noexcept {

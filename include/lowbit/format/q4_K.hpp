@@ -45,6 +45,19 @@ struct q4_K {
     /// False if a stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d) && is_finite_half(b.dmin); }
 
+    /// The codec: weight i = float(float(d * sc_s) * u_i) - float(dmin * m_s), s = i / 32; u_i in 0..15 (a nibble of qs),
+    /// sc_s and m_s in 0..63 (the 6-bit pairs of scales[0..11]).
+    static constexpr int code_bits = 4, sub_block = 32, zero_point = 0, scale_lo = 0, scale_hi = 63, min_hi = 63;
+    static constexpr bool has_min = true;
+    static int code(const block& b, int i) noexcept { return detail::bit_plane<4, 32>::get(b.qs, i); }
+    static void put_code(block& b, int i, int u) noexcept { detail::bit_plane<4, 32>::put(b.qs, i, u); }
+    static void get_scales(const block& b, int* sc, int* m) noexcept {
+        detail::scales_6bit_pairs::unpack(b.scales, sc, m);
+    }
+    static void put_scales(const int* sc, const int* m, block& b) noexcept {
+        detail::scales_6bit_pairs::pack(sc, m, b.scales);
+    }
+
     /// Test hooks (see format/kquant_common.hpp).
     template <class Rng>
     static void set_unit_scales(block& b, Rng&) noexcept {

@@ -33,6 +33,24 @@ struct q6_K {
     /// False if the stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d); }
 
+    /// The codec: weight i = float(d * sc_s) * (u_i - 32), s = i / 16; u_i in 0..63 (4 bits in ql, 2 in qh), sc_s the
+    /// signed byte scales[s].
+    static constexpr int code_bits = 6, sub_block = 16, zero_point = 32, scale_lo = -128, scale_hi = 127, min_hi = 0;
+    static constexpr bool has_min = false;
+    static int code(const block& b, int i) noexcept {
+        return detail::bit_plane<4, 64>::get(b.ql, i) | (detail::bit_plane<2, 32>::get(b.qh, i) << 4);
+    }
+    static void put_code(block& b, int i, int u) noexcept {
+        detail::bit_plane<4, 64>::put(b.ql, i, u);
+        detail::bit_plane<2, 32>::put(b.qh, i, u >> 4);
+    }
+    static void get_scales(const block& b, int* sc, int*) noexcept {
+        for (int s = 0; s < 16; ++s) sc[s] = b.scales[s];
+    }
+    static void put_scales(const int* sc, const int*, block& b) noexcept {
+        for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<std::int8_t>(sc[s]);
+    }
+
     /// Test hooks (see format/kquant_common.hpp).
     template <class Rng>
     static void set_unit_scales(block& b, Rng&) noexcept {

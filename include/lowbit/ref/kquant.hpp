@@ -1,5 +1,5 @@
 #pragma once
-/// \file ref/kquants.hpp
+/// \file ref/kquant.hpp
 /// Reference kernels for the K-quants q2_K, q3_K, q4_K, q5_K, q6_K and their activation format q8_K (the
 /// specification; layouts in format/q2_K.hpp ... format/q8_K.hpp).
 ///
@@ -17,143 +17,29 @@
 #include "../format/q8_K.hpp"
 #include "common.hpp"
 
+#include <cstring>
 #include <type_traits>
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace ref {
 
-/// Fields of `Width` bits packed into bytes the GGUF K way: a group of Span bytes holds 8 / Width consecutive
-/// runs of Span weights, run k in bits Width*k of every byte. Weight i: group g = i / (Span * 8 / Width), then
-/// r = i % (Span * 8 / Width) is byte Span*g + r % Span, field r / Span.
-template <int Width, int Span>
-struct bit_plane {
-    static constexpr int per_byte = 8 / Width;
-    static constexpr unsigned mask = (1u << Width) - 1u;
-
-    static int get(const std::uint8_t* bytes, int i) noexcept {
-        const int g = i / (Span * per_byte), r = i % (Span * per_byte);
-        return (bytes[Span * g + r % Span] >> (Width * (r / Span))) & mask;
-    }
-    /// ORs v into weight i's field: the bytes must start zeroed.
-    static void put(std::uint8_t* bytes, int i, int v) noexcept {
-        const int g = i / (Span * per_byte), r = i % (Span * per_byte);
-        bytes[Span * g + r % Span] |= static_cast<std::uint8_t>((static_cast<unsigned>(v) & mask) << (Width * (r / Span)));
-    }
-};
-
-/// The 12-byte packing of eight 6-bit scales and eight 6-bit mins shared by q4_K and q5_K (see format/q4_K.hpp).
-struct scales_6bit_pairs {
-    static void unpack(const std::uint8_t* q, int* sc, int* m) noexcept {
-        for (int s = 0; s < 4; ++s) {
-            sc[s] = q[s] & 63;
-            m[s] = q[s + 4] & 63;
-            sc[s + 4] = (q[s + 8] & 15) | ((q[s] >> 6) << 4);
-            m[s + 4] = (q[s + 8] >> 4) | ((q[s + 4] >> 6) << 4);
-        }
-    }
-    static void pack(const int* sc, const int* m, std::uint8_t* q) noexcept {
-        for (int s = 0; s < 4; ++s) {
-            q[s] = static_cast<std::uint8_t>(sc[s] | ((sc[s + 4] >> 4) << 6));
-            q[s + 4] = static_cast<std::uint8_t>(m[s] | ((m[s + 4] >> 4) << 6));
-            q[s + 8] = static_cast<std::uint8_t>((sc[s + 4] & 15) | ((m[s + 4] & 15) << 4));
-        }
-    }
-};
-
-/// Facts of each K format. Members: bits, sub (weights per sub-block), has_min, zero (Z, symmetric formats),
-/// scale_lo/scale_hi (range of sc_s), min_hi (range 0..min_hi of m_s), code(b, i), put_code(b, i, u) (on a
-/// zeroed block), get_scales(b, sc, m), put_scales(sc, m, b), and dmin(b) for formats with a min.
-template <class Block>
+/// The facts of each K format's codec, stated in its format file (format/q2_K.hpp ...) and read here under the
+/// names the kernels use: bits, sub (weights per sub-block), has_min, zero (Z, symmetric formats), scale_lo /
+/// scale_hi (range of sc_s), min_hi (range 0..min_hi of m_s), code(b, i), put_code(b, i, u) (on a zeroed block),
+/// get_scales(b, sc, m), put_scales(sc, m, b).
+template <class Block, class = void>
 struct kquant : std::false_type {};
-
-template <>
-struct kquant<q2_K::block> : std::true_type {
-    using block = q2_K::block;
-    static constexpr int bits = 2, sub = 16, zero = 0, scale_lo = 0, scale_hi = 15, min_hi = 15;
-    static constexpr bool has_min = true;
-    static int code(const block& b, int i) noexcept { return bit_plane<2, 32>::get(b.qs, i); }
-    static void put_code(block& b, int i, int u) noexcept { bit_plane<2, 32>::put(b.qs, i, u); }
-    static void get_scales(const block& b, int* sc, int* m) noexcept {
-        for (int s = 0; s < 16; ++s) {
-            sc[s] = b.scales[s] & 15;
-            m[s] = b.scales[s] >> 4;
-        }
-    }
-    static void put_scales(const int* sc, const int* m, block& b) noexcept {
-        for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<std::uint8_t>(sc[s] | (m[s] << 4));
-    }
-};
-
-template <>
-struct kquant<q3_K::block> : std::true_type {
-    using block = q3_K::block;
-    static constexpr int bits = 3, sub = 16, zero = 4, scale_lo = -32, scale_hi = 31, min_hi = 0;
-    static constexpr bool has_min = false;
-    static int code(const block& b, int i) noexcept {
-        return bit_plane<2, 32>::get(b.qs, i) | (bit_plane<1, 32>::get(b.hmask, i) << 2);
-    }
-    static void put_code(block& b, int i, int u) noexcept {
-        bit_plane<2, 32>::put(b.qs, i, u);
-        bit_plane<1, 32>::put(b.hmask, i, u >> 2);
-    }
-    static void get_scales(const block& b, int* sc, int*) noexcept {
-        for (int s = 0; s < 16; ++s) {
-            const int low = (s < 8 ? b.scales[s] : b.scales[s - 8] >> 4) & 15;
-            const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-            sc[s] = (low | (high << 4)) - 32;
-        }
-    }
-    static void put_scales(const int* sc, const int*, block& b) noexcept {
-        for (auto& q : b.scales) q = 0;
-        for (int s = 0; s < 16; ++s) {
-            const int biased = sc[s] + 32;
-            b.scales[s % 8] |= static_cast<std::uint8_t>((biased & 15) << (s < 8 ? 0 : 4));
-            b.scales[8 + s % 4] |= static_cast<std::uint8_t>((biased >> 4) << (2 * (s / 4)));
-        }
-    }
-};
-
-/// q4_K and q5_K: 4-bit nibbles (plus q5_K's fifth bit in qh) and the 6-bit scale/min pairs.
-template <class Block, bool FifthBit>
-struct kquant_4_5 : std::true_type {
+template <class Block>
+struct kquant<Block, std::void_t<decltype(Block::format::sub_block)>> : std::true_type {
     using block = Block;
-    static constexpr int bits = FifthBit ? 5 : 4, sub = 32, zero = 0, scale_lo = 0, scale_hi = 63, min_hi = 63;
-    static constexpr bool has_min = true;
-    static int code(const block& b, int i) noexcept {
-        int u = bit_plane<4, 32>::get(b.qs, i);
-        if constexpr (FifthBit) u |= bit_plane<1, 32>::get(b.qh, i) << 4;
-        return u;
-    }
-    static void put_code(block& b, int i, int u) noexcept {
-        bit_plane<4, 32>::put(b.qs, i, u);
-        if constexpr (FifthBit) bit_plane<1, 32>::put(b.qh, i, u >> 4);
-    }
-    static void get_scales(const block& b, int* sc, int* m) noexcept { scales_6bit_pairs::unpack(b.scales, sc, m); }
-    static void put_scales(const int* sc, const int* m, block& b) noexcept { scales_6bit_pairs::pack(sc, m, b.scales); }
-};
-template <>
-struct kquant<q4_K::block> : kquant_4_5<q4_K::block, false> {};
-template <>
-struct kquant<q5_K::block> : kquant_4_5<q5_K::block, true> {};
-
-template <>
-struct kquant<q6_K::block> : std::true_type {
-    using block = q6_K::block;
-    static constexpr int bits = 6, sub = 16, zero = 32, scale_lo = -128, scale_hi = 127, min_hi = 0;
-    static constexpr bool has_min = false;
-    static int code(const block& b, int i) noexcept {
-        return bit_plane<4, 64>::get(b.ql, i) | (bit_plane<2, 32>::get(b.qh, i) << 4);
-    }
-    static void put_code(block& b, int i, int u) noexcept {
-        bit_plane<4, 64>::put(b.ql, i, u);
-        bit_plane<2, 32>::put(b.qh, i, u >> 4);
-    }
-    static void get_scales(const block& b, int* sc, int*) noexcept {
-        for (int s = 0; s < 16; ++s) sc[s] = b.scales[s];
-    }
-    static void put_scales(const int* sc, const int*, block& b) noexcept {
-        for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<std::int8_t>(sc[s]);
-    }
+    using format = typename Block::format;
+    static constexpr int bits = format::code_bits, sub = format::sub_block, zero = format::zero_point;
+    static constexpr int scale_lo = format::scale_lo, scale_hi = format::scale_hi, min_hi = format::min_hi;
+    static constexpr bool has_min = format::has_min;
+    static int code(const block& b, int i) noexcept { return format::code(b, i); }
+    static void put_code(block& b, int i, int u) noexcept { format::put_code(b, i, u); }
+    static void get_scales(const block& b, int* sc, int* m) noexcept { format::get_scales(b, sc, m); }
+    static void put_scales(const int* sc, const int* m, block& b) noexcept { format::put_scales(sc, m, b); }
 };
 
 template <class Block>

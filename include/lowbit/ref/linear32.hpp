@@ -18,7 +18,8 @@ namespace ref {
 template <class Block, class = void>
 struct nibble_format : std::false_type {};
 template <class Block>
-struct nibble_format<Block, std::enable_if_t<Block::format::code_bits == 4 || Block::format::code_bits == 5>>
+struct nibble_format<Block, std::enable_if_t<Block::format::block_size == 32 &&
+                                              (Block::format::code_bits == 4 || Block::format::code_bits == 5)>>
     : std::true_type {
     static constexpr int bits = Block::format::code_bits, zero_point = Block::format::zero_point;
     static constexpr bool has_min = Block::format::has_min;

@@ -35,7 +35,7 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
 /// step: their integer sums are reduced exactly, then converted and scaled in 8 float lanes.
 template <class Block, ref::if_kquant<Block> = 0>
 inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const avx2&) noexcept {
-    return x86_impl::kdot_blocks<x86_impl::kdecoder_avx2>(w, a, nblocks);
+    return x86_impl::kdot_blocks<x86_impl::kdecoder_ymm<x86_impl::maddubs_dot>>(w, a, nblocks);
 }
 
 /// As the reference: m = the first value of largest |x|, iscale = -127 / m, q = nearest(iscale * x) (ties to

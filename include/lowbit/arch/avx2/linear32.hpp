@@ -1,11 +1,11 @@
 #pragma once
 /// \file arch/avx2/linear32.hpp
-/// AVX2 kernels for q4_0, q4_1, q5_0 and q5_1 (the decoders are arch/x86/linear32.hpp's).
+/// AVX2 kernels for q4_0, q4_1, q5_0 and q5_1 (the decoders and the dot driver are arch/x86/linear32.hpp's).
 #include "../x86/linear32.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 
-/// As the reference (see arch/scalar/q4_q5.hpp for the formulas): symmetric blocks scale by the first value of
+/// As the reference (see ref/linear32.hpp for the formulas): symmetric blocks scale by the first value of
 /// largest magnitude, asymmetric ones by their min and max; codes are trunc(float(x * id) + offset), clamped.
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const avx2&) noexcept {
@@ -70,9 +70,7 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
 template <class Block, ref::if_nibble_format<Block> = 0>
 inline float dot_blocks(const Block* w, const typename Block::format::activation::block* a, std::size_t nblocks,
                         const avx2&) noexcept {
-    using ablock = typename Block::format::activation::block;
-    return x86_impl::dot_driver<ref::nibble_format<Block>::has_min>(
-        w, a, nblocks, [](const Block& wb, const ablock& ab) { return x86_impl::isum_nibbles(wb, ab.qs); });
+    return x86_impl::nibble_dot_blocks<x86_impl::maddubs_dot>(w, a, nblocks);
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -1,6 +1,6 @@
 #pragma once
 /// \file arch/avx2/q8.hpp
-/// AVX2 kernels for q8_0 and q8_1, with the reference's results (arch/scalar/q8.hpp): identical bytes and
+/// AVX2 kernels for q8_0 and q8_1, with the reference's results (ref/q8.hpp): identical bytes and
 /// floats from quantize and dequantize, exact integer block sums in dot. Inputs to quantize must be finite.
 #include "../../ref/q8.hpp"
 #include "../x86/common.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 /// \file arch/avx512/common.hpp
-/// Helpers shared by the AVX-512 kernels (arch/avx512/q8.hpp, q4_q5.hpp): reductions, the reference's rounding
+/// Helpers shared by the AVX-512 kernels (arch/avx512/q8.hpp, linear32.hpp): reductions, the reference's rounding
 /// rules on 16 lanes, and the block-pair dot product driver.
 ///
 /// Shape of the kernels: a block holds 32 values, i.e. two 512-bit float registers (quantize, dequantize), but
@@ -71,7 +71,7 @@ LOWBIT_INLINE int first_equal(__m512 lo, __m512 hi, float v) noexcept {
 
 /// float(x * y) + c: the product is rounded to float before the addition, never fused (the reference's rule).
 LOWBIT_INLINE __m512 product_plus(__m512 x, __m512 y, __m512 c) noexcept {
-    return _mm512_add_ps(opaque(_mm512_mul_ps(x, y)), c);
+    return _mm512_add_ps(detail::rounded(_mm512_mul_ps(x, y)), c);
 }
 
 /// C's roundf (half away from zero) of 16 floats, as int32. |p| < 2^31; otherwise INT32_MIN, as vcvttps2dq.

@@ -1,7 +1,7 @@
 #pragma once
-/// \file arch/avx512/matmul.hpp
+/// \file arch/avx512/gemm.hpp
 /// AVX-512 VNNI GEMM micro-kernel for the legacy weight formats (q8_0, q4_0, q4_1, q5_0, q5_1); the hooks are
-/// described in arch/scalar/matmul.hpp, the per-pair arithmetic in arch/avx2/matmul.hpp (the same here, so
+/// described in core/matmul.hpp, the per-pair arithmetic in arch/x86/gemm.hpp (the same here, so
 /// results are bit-identical to the AVX2 micro-kernels and to plain-layout GEMV, which this backend takes from AVX2).
 ///
 /// Layout without horizontal reductions: a tile is 16 weight rows, one per int32 lane. Per block, the 16
@@ -180,10 +180,56 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
     }
 }
 
+/// x86_impl::kpacked_rows' vector operations on zmm: a whole panel (16 rows) per vector, vpdpbusd as the int8 dot.
+struct zmm_ops {
+    using vi = __m512i;
+    using vf = __m512;
+    static constexpr int rows = 16;
+    static LOWBIT_INLINE vi load(const unsigned char* p) noexcept { return _mm512_loadu_si512(p); }
+    /// x86_impl::move_bits on 64 bytes.
+    template <int From, int To, int Width>
+    static LOWBIT_INLINE vi move_bits(vi v) noexcept {
+        vi s = v;
+        if constexpr (To > From) s = _mm512_slli_epi16(v, To - From);
+        if constexpr (To < From) s = _mm512_srli_epi16(v, From - To);
+        return _mm512_and_si512(s, _mm512_set1_epi8(static_cast<char>(((1 << Width) - 1) << To)));
+    }
+    static LOWBIT_INLINE vi bit_or(vi a, vi b) noexcept { return _mm512_or_si512(a, b); }
+    static LOWBIT_INLINE vi bit_and(vi a, vi b) noexcept { return _mm512_and_si512(a, b); }
+    template <int N>
+    static LOWBIT_INLINE vi shift_right(vi a) noexcept { return _mm512_srli_epi32(a, N); }
+    static LOWBIT_INLINE vi set1(std::int32_t v) noexcept { return _mm512_set1_epi32(v); }
+    static LOWBIT_INLINE vi add(vi a, vi b) noexcept { return _mm512_add_epi32(a, b); }
+    static LOWBIT_INLINE vi mullo(vi a, vi b) noexcept { return _mm512_mullo_epi32(a, b); }
+    static LOWBIT_INLINE vi dot(vi acc, vi u, vi s) noexcept { return _mm512_dpbusd_epi32(acc, u, s); }
+    static LOWBIT_INLINE vi widen_u8(const unsigned char* p) noexcept {
+        return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    }
+    static LOWBIT_INLINE vi widen_s8(const unsigned char* p) noexcept {
+        return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    }
+    static LOWBIT_INLINE vf zero_f() noexcept { return _mm512_setzero_ps(); }
+    static LOWBIT_INLINE vf set1_f(float v) noexcept { return _mm512_set1_ps(v); }
+    static LOWBIT_INLINE vf load_half(const unsigned char* p) noexcept {
+        return load_halves16(p);
+    }
+    static LOWBIT_INLINE vf to_float(vi v) noexcept { return _mm512_cvtepi32_ps(v); }
+    static LOWBIT_INLINE vf mul(vf a, vf b) noexcept { return _mm512_mul_ps(a, b); }
+    static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return _mm512_add_ps(a, b); }
+    static LOWBIT_INLINE vf fnmadd(vf a, vf b, vf c) noexcept { return _mm512_fnmadd_ps(a, b, c); }
+    static LOWBIT_INLINE void store_f(float* p, vf v) noexcept { _mm512_store_ps(p, v); }
+};
+
 }  // namespace avx512_impl
 
+template <class WFmt, std::enable_if_t<packed_layout<WFmt>::kquant, int> = 0>
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+               const matmul_output& out, const avx512_vnni&) {
+    x86_impl::kpacked_rows<avx512_impl::zmm_ops>(w, r0, r1, p, out);
+}
+
 /// Packed weights: one panel (16 rows) x 8, 4 or 1 activation rows per tile (GEMV: 1, prefetching).
-template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported, int> = 0>
+template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported && !packed_layout<WFmt>::kquant, int> = 0>
 void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
                const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx512_vnni&) {
     constexpr std::size_t rows = packed_layout<WFmt>::rows;
@@ -212,7 +258,7 @@ void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
         avx512_impl::tile16<typename WFmt::block>(w, rt, r1 - 1, p, acc.data(), out);
 }
 
-/// K formats: avx2's kernel with the VNNI decoder (arch/avx512/kquants.hpp), so values equal this backend's
+/// K formats: avx2's kernel with the VNNI decoder (arch/avx512/kquant.hpp), so values equal this backend's
 /// dot_blocks, bit for bit.
 template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,

@@ -6,9 +6,8 @@
 /// -mavx512vnni for the avx512_vnni kernels.
 /// Emulated (LOWBIT_AVX512_EMULATE, tests only; built with -mavx2 -mfma -mf16c and no -mavx512*): the same
 /// _mm512_* names run through SIMDe 0.7.4's native aliases, with the fixes and shims below.
-///
-/// lowbit::arch::avx512_impl::opaque(v) returns v unchanged but hidden from the optimizer: a product passed
-/// through it is rounded before any later addition (no FMA contraction), in both modes.
+/// In both, detail::rounded (config.hpp) fences products from FMA contraction: it holds SIMDe's 64-byte vectors,
+/// wider than an AVX2 register, in memory.
 #include "../../config.hpp"
 
 #include <cstdint>
@@ -100,29 +99,11 @@ inline simde__m512i extend_bytes(simde__m128i v) noexcept {
 #define _mm512_cvtepu8_epi32(v) ::lowbit::arch::avx512_impl::extend_bytes<std::uint8_t>(v)
 #define _mm512_cvtepi8_epi32(v) ::lowbit::arch::avx512_impl::extend_bytes<std::int8_t>(v)
 
-LOWBIT_NAMESPACE_BEGIN namespace arch { namespace avx512_impl {
-// SIMDe's vectors are structs that GCC's vector extensions implement: a memory operand is the portable way
-// to hide one from the optimizer (and SIMDe's multiply is a plain `a * b` that -ffp-contract=fast could fuse).
-template <class V>
-LOWBIT_INLINE V opaque(V v) noexcept {
-    __asm__("" : "+m"(v));
-    return v;
-}
-}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::avx512_impl
-
 #else  // native
 
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512DQ__) || !defined(__AVX512VL__)
 #error "the AVX-512 kernels need -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl (or LOWBIT_AVX512_EMULATE)"
 #endif
 #include <immintrin.h>
-
-LOWBIT_NAMESPACE_BEGIN namespace arch { namespace avx512_impl {
-template <class V>
-LOWBIT_INLINE V opaque(V v) noexcept {
-    __asm__("" : "+v"(v));  // any xmm/ymm/zmm register
-    return v;
-}
-}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::avx512_impl
 
 #endif

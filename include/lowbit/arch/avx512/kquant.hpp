@@ -1,9 +1,9 @@
 #pragma once
-/// \file arch/avx512/kquants.hpp
-/// AVX-512 VNNI dot products of the K-quants q2_K ... q6_K with q8_K (GEMV, and GEMM through arch/avx512/matmul.hpp).
+/// \file arch/avx512/kquant.hpp
+/// AVX-512 VNNI dot products of the K-quants q2_K ... q6_K with q8_K (GEMV, and GEMM through arch/avx512/gemm.hpp).
 /// Quantize and dequantize, and the avx512 (BW) backend, use the AVX2 kernels.
 ///
-/// The integer block sums are those of arch/avx2/kquants.hpp, and the float step is the same kdot_step, so the
+/// The integer block sums are those of arch/x86/kquant.hpp, and the float step is the same kdot_step, so the
 /// results equal the AVX2 backend's bit for bit. What changes is how the sums are formed: two 32-weight chunks per
 /// 512-bit vector, vpdpbusd for the code x activation products (one int32 per 4 weights, |sum| <= 4 * 63 * 128,
 /// so it fits the low 16 bits) and vpmaddwd for the group scales, instead of vpmaddubsw + vpmaddwd per chunk.

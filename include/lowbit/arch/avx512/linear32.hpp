@@ -1,6 +1,6 @@
 #pragma once
-/// \file arch/avx512/q4_q5.hpp
-/// AVX-512 kernels for q4_0, q4_1, q5_0 and q5_1 (the arithmetic is specified by arch/scalar/q4_q5.hpp;
+/// \file arch/avx512/linear32.hpp
+/// AVX-512 kernels for q4_0, q4_1, q5_0 and q5_1 (the arithmetic is specified by ref/linear32.hpp;
 /// results are bit-identical, dot products up to float reassociation). Quantize and dequantize take one
 /// block (two 512-bit float registers: elements 0-15 and 16-31, i.e. the low and the high nibbles) per
 /// iteration; the dot products take two blocks per 512-bit register (arch/avx512/common.hpp).

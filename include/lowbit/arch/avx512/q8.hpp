@@ -1,6 +1,6 @@
 #pragma once
 /// \file arch/avx512/q8.hpp
-/// AVX-512 kernels for q8_0 and q8_1 (the arithmetic is specified by arch/scalar/q8.hpp; results are
+/// AVX-512 kernels for q8_0 and q8_1 (the arithmetic is specified by ref/q8.hpp; results are
 /// bit-identical, dot products up to float reassociation). Quantize and dequantize take one block (two 512-bit
 /// float registers) per iteration; the q8_0 dot takes two blocks per 512-bit register (arch/avx512/common.hpp).
 #include "../../format/q8_0.hpp"
@@ -22,8 +22,8 @@ inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const
         const float d = reduce_extreme<true>(abs_ps(lo), abs_ps(hi)) / 127.0f;
         const __m512 id = _mm512_set1_ps(ref::inverse_or_zero(d));
         // The product must be rounded before roundf's own arithmetic on it (p - trunc(p)) could absorb it.
-        const __m512i q0 = round_half_away(opaque(_mm512_mul_ps(lo, id)));
-        const __m512i q1 = round_half_away(opaque(_mm512_mul_ps(hi, id)));
+        const __m512i q0 = round_half_away(detail::rounded(_mm512_mul_ps(lo, id)));
+        const __m512i q1 = round_half_away(detail::rounded(_mm512_mul_ps(hi, id)));
         store16(y[b].qs, _mm512_cvtepi32_epi8(q0));
         store16(y[b].qs + 16, _mm512_cvtepi32_epi8(q1));
         store_half(y[b].d, d);

@@ -1,6 +1,10 @@
 #pragma once
 /// \file arch/avx_vnni/kernels.hpp
-/// The AVX-VNNI backend: AVX2's kernels with the 256-bit vpdpbusd as the int8 dot.
+/// The AVX-VNNI backend: AVX2's kernels with the 256-bit vpdpbusd as the int8 dot (dot_blocks of the nibble and K
+/// formats, and GEMM); quantize, dequantize, q8_0's dot and make_panel come from avx2.
 #include "../../config.hpp"
 #if LOWBIT_HAVE_AVX_VNNI
+#include "gemm.hpp"
+#include "kquant.hpp"
+#include "linear32.hpp"
 #endif

@@ -52,12 +52,6 @@ LOWBIT_INLINE int8x16x2_t narrow32(const int32x4_t (&q)[8]) noexcept {
     return r;
 }
 
-/// x, opaque to the optimizer, so a product passed through it is rounded before a later add (no fmla).
-LOWBIT_INLINE float32x4_t rounded(float32x4_t x) noexcept {
-    __asm__("" : "+w"(x));
-    return x;
-}
-
 /// Index (0..31) of the first lane whose mask is all ones, or 32 if none is.
 LOWBIT_INLINE unsigned first_set(const uint32x4_t (&mask)[8]) noexcept {
     static const std::uint32_t lane[4] = {0, 1, 2, 3};
@@ -115,7 +109,7 @@ LOWBIT_INLINE void store_scaled(int8x16x2_t c, float d, float m, float* y) noexc
         for (int k = 0; k < 4; ++k) {
             const int32x4_t q = k % 2 == 0 ? vmovl_s16(vget_low_s16(wide[k / 2])) : vmovl_high_s16(wide[k / 2]);
             float32x4_t r = vmulq_f32(vcvtq_f32_s32(q), vd);
-            if (HasMin) r = vaddq_f32(rounded(r), vm);
+            if (HasMin) r = vaddq_f32(detail::rounded(r), vm);
             vst1q_f32(y + 16 * h + 4 * k, r);
         }
     }

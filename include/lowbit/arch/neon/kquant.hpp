@@ -91,13 +91,7 @@ struct kblock_4_5 {
         else return low;
     }
     static LOWBIT_INLINE group_scales scales(const Block& b) noexcept {
-        // ref::scales_6bit_pairs::unpack, four bytes at a time in 32-bit words. Shifting a word right by 2 moves
-        // bits 6-7 of each byte to bits 4-5; the bits that cross from the next byte are masked off.
-        std::uint32_t q[3];
-        std::memcpy(q, b.scales, 12);
-        const std::uint32_t sc_low = q[0] & 0x3F3F3F3Fu, m_low = q[1] & 0x3F3F3F3Fu;
-        const std::uint32_t sc_high = (q[2] & 0x0F0F0F0Fu) | ((q[0] >> 2) & 0x30303030u);
-        const std::uint32_t m_high = ((q[2] >> 4) & 0x0F0F0F0Fu) | ((q[1] >> 2) & 0x30303030u);
+        const auto [sc_low, sc_high, m_low, m_high] = detail::scales_6bit_pairs::unpack_words(b.scales);
         // Each sub-block covers two groups: every byte twice.
         auto groups = [](std::uint32_t low, std::uint32_t high) {
             const uint8x8_t v = vcreate_u8(low | static_cast<std::uint64_t>(high) << 32);
@@ -210,8 +204,8 @@ inline float dot_kblocks(const Block* w, const q8_K::block* a, std::size_t nbloc
         const float32x4_t d_a = vld1q_f32(da);
         float32x4_t term = vmulq_f32(vmulq_f32(vld1q_f32(dw), d_a), vcvtq_f32_s32(lane_sums(isum)));
         if constexpr (traits::has_min)
-            term = vsubq_f32(rounded(term),
-                             rounded(vmulq_f32(vmulq_f32(vld1q_f32(dmin), d_a), vcvtq_f32_s32(lane_sums(msum)))));
+            term = vsubq_f32(detail::rounded(term),
+                             detail::rounded(vmulq_f32(vmulq_f32(vld1q_f32(dmin), d_a), vcvtq_f32_s32(lane_sums(msum)))));
         acc = vaddq_f32(acc, term);
     }
     return vaddvq_f32(acc);
@@ -229,7 +223,7 @@ LOWBIT_INLINE void store_group(uint8x16_t u, float dl, float ml, float* y) noexc
     for (int k = 0; k < 4; ++k) {
         const int32x4_t q = k % 2 == 0 ? vmovl_s16(vget_low_s16(wide[k / 2])) : vmovl_high_s16(wide[k / 2]);
         float32x4_t r = vmulq_f32(vdl, vcvtq_f32_s32(q));
-        if constexpr (traits::has_min) r = vsubq_f32(rounded(r), vml);
+        if constexpr (traits::has_min) r = vsubq_f32(detail::rounded(r), vml);
         vst1q_f32(y + 4 * k, r);
     }
 }

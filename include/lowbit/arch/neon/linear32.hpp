@@ -65,7 +65,7 @@ inline void quantize_blocks(const float* x, Block* y, std::size_t nblocks, const
         }
         int32x4_t q[8];
         for (int i = 0; i < 8; ++i) {
-            const int32x4_t t = vcvtq_s32_f32(vaddq_f32(neon_impl::rounded(product[i]), vdupq_n_f32(offset)));
+            const int32x4_t t = vcvtq_s32_f32(vaddq_f32(detail::rounded(product[i]), vdupq_n_f32(offset)));
             q[i] = vminq_s32(vmaxq_s32(t, vdupq_n_s32(0)), vdupq_n_s32(max_code));
         }
         const int8x16x2_t c8 = neon_impl::narrow32(q);

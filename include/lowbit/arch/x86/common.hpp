@@ -1,8 +1,9 @@
 #pragma once
-/// \file arch/avx2/common.hpp
-/// Helpers shared by the AVX2 kernels (q8.hpp, q4_q5.hpp): loading a 32-value block, exact block statistics
-/// (the same element the reference picks on ties), packing codes into bytes, unpacking nibbles and high bits,
-/// and the dot-product driver that reduces 8 blocks at a time. Requires -mavx2 -mfma -mf16c.
+/// \file arch/x86/common.hpp
+/// Helpers shared by the 256-bit x86 kernels (of the AVX2 and AVX-VNNI backends, and some of AVX-512's): loading
+/// a 32-value block, exact block statistics (the same element the reference picks on ties), packing codes into
+/// bytes, unpacking nibbles and high bits, and the dot-product driver that reduces 8 blocks at a time. Requires
+/// -mavx2 -mfma -mf16c.
 ///
 /// Float arithmetic uses xsimd batches; integer dot products, packing and fp16 conversion use intrinsics,
 /// which xsimd 8.1 does not wrap (maddubs, shuffles, F16C).
@@ -38,13 +39,8 @@ struct block_f32 {
             fbatch::load_unaligned(x + 24)} {}
 };
 
-/// v unchanged, but opaque to the optimizer: a product passed through it is rounded to float before a later
-/// addition, even under -ffp-contract=fast (the vector form of detail::rounded).
-LOWBIT_INLINE fbatch rounded(fbatch v) noexcept {
-    __m256 r = v;
-    __asm__("" : "+x"(r));
-    return fbatch(r);
-}
+/// detail::rounded for xsimd's batch, through its register (a class would be fenced in memory).
+LOWBIT_INLINE fbatch rounded(fbatch v) noexcept { return fbatch(detail::rounded(static_cast<__m256>(v))); }
 
 /// Horizontal max / min of 8 lanes (finite inputs).
 LOWBIT_INLINE float hmax(__m256 v) noexcept {

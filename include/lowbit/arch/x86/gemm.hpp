@@ -1,11 +1,12 @@
 #pragma once
 /// \file arch/x86/gemm.hpp
-/// AVX2 matrix-product micro-kernels for the legacy weight formats q8_0, q4_0, q4_1, q5_0 and q5_1, on plain
-/// rows (row_tile) and on packed panels (packed_tile, packed.hpp); the hooks are described in
-/// arch/scalar/matmul.hpp. The K formats have a GEMM kernel that decodes each weight block once for 4 activation
-/// rows and otherwise computes exactly what the AVX2 dot_blocks does (kquant_tile).
+/// 256-bit matrix-product micro-kernels for the legacy weight formats q8_0, q4_0, q4_1, q5_0 and q5_1, on plain
+/// rows (plain_rows) and on packed panels (packed_rows, packed.hpp), over an int8 dot (int8_dot.hpp), for the AVX2
+/// and AVX-VNNI backends; the hooks are described in core/matmul.hpp. The K formats have a GEMM kernel that decodes
+/// each weight block once for 4 activation rows and otherwise computes exactly what dot_blocks does with the same
+/// decoder (kquant_rows).
 ///
-/// Every micro-kernel of the legacy formats (these, plain and packed, and arch/avx512/matmul.hpp's) computes
+/// Every micro-kernel of the legacy formats (these, plain and packed, and arch/avx512/gemm.hpp's) computes
 /// each output by the same per-pair sequence, blocks in order, acc starting at 0:
 ///   acc = fma(float(isum_b), d_w * d_a, acc)          isum_b: the block's exact integer sum of code * a
 ///   acc = fma(m_w, s_a, acc)                          only for the formats with a min (q4_1, q5_1 with q8_1)
@@ -20,6 +21,7 @@
 #include "../../core/matmul.hpp"
 #include "../../core/scratch.hpp"
 #include "common.hpp"
+#include "int8_dot.hpp"
 #include "kquant.hpp"
 #include "linear32.hpp"
 
@@ -35,7 +37,7 @@
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace x86_impl {
 
-/// Per weight format: how to decode its blocks, and the pair product. dot(w, a) returns 8 int32 lanes whose
+/// Per weight format: how to decode its blocks, and the pair product. dot<Dot>(w, a) returns 8 int32 lanes whose
 /// sum is sum_j code_j * a_j; the zero point Z is applied later by adding the panel's zero_point_sum (-Z * sum_j a_j).
 template <class WBlock, class = void>
 struct ops {
@@ -43,7 +45,7 @@ struct ops {
 };
 
 /// q4_0, q4_1, q5_0, q5_1: unsigned codes (the dot kernels' x86_impl::unpack_codes) times signed
-/// activations with vpmaddubsw, which cannot saturate (|pair| <= 2 * 31 * 128).
+/// activations with the int8 dot (vpmaddubsw cannot saturate: |pair| <= 2 * 31 * 128).
 template <class WBlock>
 struct ops<WBlock, std::enable_if_t<ref::nibble_format<WBlock>::value>> {
     using traits = ref::nibble_format<WBlock>;
@@ -57,8 +59,9 @@ struct ops<WBlock, std::enable_if_t<ref::nibble_format<WBlock>::value>> {
     static LOWBIT_INLINE acts load_acts(const typename WBlock::format::activation::block& a) noexcept {
         return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
     }
+    template <class Dot>
     static LOWBIT_INLINE __m256i dot(weights w, acts a) noexcept {
-        return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1));
+        return Dot::dot(_mm256_setzero_si256(), w, a);
     }
 };
 
@@ -68,7 +71,8 @@ struct ops<q8_0::block> {
     static constexpr bool has_min = false;
     static constexpr int offset = 0;
     static constexpr int tile_rows = 2, tile_cols = 4;
-    // Signed times signed has no exact vpmaddubsw form for -128; int16 products are exact for every code.
+    // Signed times signed has no exact vpmaddubsw form for -128; int16 products are exact for every code (and
+    // need no int8 dot).
     struct int16x32 {
         __m256i lo, hi;
     };
@@ -80,6 +84,7 @@ struct ops<q8_0::block> {
     }
     static LOWBIT_INLINE weights load_weights(const q8_0::block& b) noexcept { return widen(b.qs); }
     static LOWBIT_INLINE acts load_acts(const q8_0::block& a) noexcept { return widen(a.qs); }
+    template <class Dot>
     static LOWBIT_INLINE __m256i dot(const int16x32& w, const int16x32& a) noexcept {
         return _mm256_add_epi32(_mm256_madd_epi16(w.lo, a.lo), _mm256_madd_epi16(w.hi, a.hi));
     }
@@ -123,7 +128,7 @@ namespace x86_impl {
 
 /// Products of rows rt..rt+R-1 (clamped to last; the extra lanes are computed and dropped) with every
 /// activation row, C at a time; acc holds 8 floats per group of C activation rows.
-template <class WBlock, int R, int C, class AFmt>
+template <class Dot, class WBlock, int R, int C, class AFmt>
 void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std::size_t last,
               const matmul_panel<AFmt>& p, float* acc, const matmul_output& out) {
     static_assert(R * C == 8, "a tile is 8 pairs: one reduce8 per block");
@@ -150,7 +155,7 @@ void row_tile(const_qmatrix_view<typename WBlock::format> w, std::size_t rt, std
             __m256i v[8];
             for (int c = 0; c < C; ++c) {
                 const typename O::acts a = O::load_acts(p.xq.row(std::min(c0 + c, batch - 1))[b]);
-                for (int r = 0; r < R; ++r) v[r * C + c] = O::dot(wt[r], a);
+                for (int r = 0; r < R; ++r) v[r * C + c] = O::template dot<Dot>(wt[r], a);
             }
             __m256i isum = x86_impl::reduce8(v);
             if constexpr (O::offset != 0) {
@@ -208,42 +213,58 @@ LOWBIT_INLINE __m256i act_group(const ABlock& a) noexcept {
     return _mm256_set1_epi32(v);
 }
 
+/// The largest |lane| of Dot's partial sums after `groups` groups (4 codes below 2^bits per row) times activations.
+template <class Dot>
+constexpr std::int64_t partial_bound(int groups, int bits) {
+    return std::int64_t{groups} * Dot::products_per_lane * ((1 << bits) - 1) * 128;
+}
+
 /// Exact sums code * a over one block for the 8 rows of half H and C activation blocks a[c], in sums[c]
-/// (one row per lane; the codes still carry the zero point). vpmaddubsw pairs are summed in int16 while they
-/// cannot overflow: 8 groups of 4-bit codes (|sum| <= 8 * 2 * 15 * 128), 4 of 5-bit codes; 8-bit codes are split
-/// into two 4-bit planes, sum = 16 * high + low.
-template <class WFmt, int H, int C, class ABlock>
+/// (one row per lane; the codes still carry the zero point). The groups are summed in Dot's partial sums as
+/// long as they cannot overflow: with vpmaddubsw's int16 pairs, 8 groups of 4-bit codes (|sum| <= 8 * 2 * 15 *
+/// 128), 4 of 5-bit codes, and 8-bit codes split into two 4-bit planes, sum = low + 16 * high; vpdpbusd's int32
+/// lanes take all 8 groups of any codes.
+template <class Dot, class WFmt, int H, int C, class ABlock>
 LOWBIT_INLINE void packed_block_sums(const unsigned char* pb, const ABlock* const (&a)[C], __m256i (&sums)[C]) noexcept {
-    using L = packed_layout<WFmt>;
-    const __m256i ones = _mm256_set1_epi16(1), nibble = _mm256_set1_epi8(0x0F);
-    __m256i lo[C], hi[C];  // int16 partial sums: 4 and 5 bits: groups 0-3 | 4-7 (4 bits: all in lo); 8 bits: planes
-    for (int c = 0; c < C; ++c) lo[c] = hi[c] = _mm256_setzero_si256();
+    constexpr int bits = packed_layout<WFmt>::bits;
+    constexpr int plane_bits = partial_bound<Dot>(1, bits) <= Dot::partial_max ? bits : 4;
+    constexpr int planes = bits / plane_bits;  // 2: the low and the high nibbles of 8-bit codes
+    constexpr int run = partial_bound<Dot>(8, plane_bits) <= Dot::partial_max ? 8 : 4;  // groups per partial sum
+    static_assert(partial_bound<Dot>(run, plane_bits) <= Dot::partial_max, "partial sums must not overflow");
+    constexpr int runs = 8 / run;
+    __m256i part[C][planes * runs];  // [c][plane * runs + group / run]
+    for (auto& column : part)
+        for (auto& v : column) v = _mm256_setzero_si256();
     x86_impl::unroll<8>([&](auto k) {
         constexpr int K = decltype(k)::value;
         const __m256i g = packed_group<WFmt, H, K>(pb);
         for (int c = 0; c < C; ++c) {
             const __m256i x = act_group<K>(*a[c]);
-            if constexpr (L::bits == 8) {
-                lo[c] = _mm256_add_epi16(lo[c], _mm256_maddubs_epi16(_mm256_and_si256(g, nibble), x));
-                hi[c] = _mm256_add_epi16(hi[c], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(g, 4), nibble), x));
-            } else if constexpr (L::bits == 4 || K < 4) {
-                lo[c] = _mm256_add_epi16(lo[c], _mm256_maddubs_epi16(g, x));
+            if constexpr (planes == 1) {
+                part[c][K / run] = Dot::add_products(part[c][K / run], g, x);
             } else {
-                hi[c] = _mm256_add_epi16(hi[c], _mm256_maddubs_epi16(g, x));
+                const __m256i nibble = _mm256_set1_epi8(0x0F);
+                part[c][K / run] = Dot::add_products(part[c][K / run], _mm256_and_si256(g, nibble), x);
+                part[c][runs + K / run] = Dot::add_products(
+                    part[c][runs + K / run], _mm256_and_si256(_mm256_srli_epi16(g, 4), nibble), x);
             }
         }
     });
+    static_assert(planes == 1 || Dot::partial_max <= 32767, "widen_scaled reads 16-bit partial sums");
+    const __m256i high_weight = Dot::weights(_mm256_set1_epi16(16));
     for (int c = 0; c < C; ++c) {
-        if constexpr (L::bits == 4) sums[c] = _mm256_madd_epi16(lo[c], ones);
-        else if constexpr (L::bits == 5) sums[c] = _mm256_add_epi32(_mm256_madd_epi16(lo[c], ones), _mm256_madd_epi16(hi[c], ones));
-        else sums[c] = _mm256_add_epi32(_mm256_madd_epi16(lo[c], ones), _mm256_madd_epi16(hi[c], _mm256_set1_epi16(16)));
+        sums[c] = Dot::widen(part[c][0]);
+        for (int i = 1; i < runs; ++i) sums[c] = _mm256_add_epi32(sums[c], Dot::widen(part[c][i]));
+        if constexpr (planes == 2)
+            for (int i = 0; i < runs; ++i)
+                sums[c] = _mm256_add_epi32(sums[c], Dot::widen_scaled(part[c][runs + i], high_weight));
     }
 }
 
 /// Products of packed panel `pi` (rows 16 pi ..) with activation rows c0 .. c0+C-1 (all < batch), for the H halves
 /// from H0 (8 rows each); outputs outside rows [r0, r1) are dropped. Stream: prefetch (GEMV, where the weights
 /// are read once; GEMM re-reads them from cache).
-template <class WFmt, int H0, int H, int C, bool Stream, class AFmt>
+template <class Dot, class WFmt, int H0, int H, int C, bool Stream, class AFmt>
 void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
                  const matmul_panel<AFmt>& p, const matmul_output& out) {
     using L = packed_layout<WFmt>;
@@ -260,7 +281,7 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
         x86_impl::unroll<H>([&](auto h) {
             constexpr int half = H0 + decltype(h)::value;
             __m256i isum[C];
-            packed_block_sums<WFmt, half, C>(pb, a, isum);
+            packed_block_sums<Dot, WFmt, half, C>(pb, a, isum);
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + L::d + 16 * half)));
             for (int c = 0; c < C; ++c) {
                 __m256i s = isum[c];
@@ -283,6 +304,45 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
                 if (r >= r0 && r < r1) out.put(c0 + c, r, lanes[k]);
             }
         }
+}
+
+/// gemm_rows on plain rows with the int8 dot Dot: GEMV takes 8 weight rows per tile, GEMM ops' tile shape.
+template <class Dot, class WFmt>
+void plain_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
+                const matmul_panel<typename WFmt::activation>& p, const matmul_output& out) {
+    using WBlock = typename WFmt::block;
+    using O = ops<WBlock>;
+    if (r0 >= r1) return;
+    const std::size_t batch = p.xq.rows();
+    if (batch == 1) {
+        float acc[8];
+        for (std::size_t rt = r0; rt < r1; rt += 8) row_tile<Dot, WBlock, 8, 1>(w, rt, r1 - 1, p, acc, out);
+        return;
+    }
+    detail::scratch<float> acc(8 * ((batch + O::tile_cols - 1) / O::tile_cols));
+    for (std::size_t rt = r0; rt < r1; rt += O::tile_rows)
+        row_tile<Dot, WBlock, O::tile_rows, O::tile_cols>(w, rt, r1 - 1, p, acc.data(), out);
+}
+
+/// gemm_rows on packed weights with the int8 dot Dot: GEMV takes a whole panel (16 rows) per pass, so the weights
+/// are read once, in order; GEMM takes 8 rows x 4 (then 1) activation rows per tile.
+template <class Dot, class WFmt>
+void packed_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
+                 const matmul_panel<typename WFmt::activation>& p, const matmul_output& out) {
+    constexpr std::size_t rows = packed_layout<WFmt>::rows;
+    const std::size_t batch = p.xq.rows();
+    for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
+        if (batch == 1) {
+            packed_tile<Dot, WFmt, 0, 2, 1, true>(w, pi, 0, r0, r1, p, out);
+            continue;
+        }
+        unroll<2>([&](auto h) {
+            constexpr int half = decltype(h)::value;
+            std::size_t c0 = 0;
+            for (; c0 + 4 <= batch; c0 += 4) packed_tile<Dot, WFmt, half, 1, 4, false>(w, pi, c0, r0, r1, p, out);
+            for (; c0 < batch; ++c0) packed_tile<Dot, WFmt, half, 1, 1, false>(w, pi, c0, r0, r1, p, out);
+        });
+    }
 }
 
 }  // namespace x86_impl
@@ -334,6 +394,173 @@ void kquant_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, con
         for (; c0 < batch; ++c0) kquant_tile<WBlock, 1, Decoder>(w.row(r), nblocks, r, c0, p, out);
     }
 }
+
+/// Packed K weights (packed.hpp's K layout): the integer sums and kdot_step's float step of every row, with the
+/// rows of a panel in vector lanes, so that outputs equal dot_blocks' (and kquant_rows') bit for bit. V is the
+/// vector width's operations: 8 rows per vector here (ymm_ops), 16 on AVX-512 (arch/avx512/gemm.hpp); a panel
+/// is 16 / V::rows parts.
+///
+/// Per part, super-block and activation row: part_s = -Z * bsum_s + the sub-block's code x activation products
+/// (the int8 dot, 4 codes per lane a step), isum = sum_s sc_s * part_s, msum = sum_s m_s * bsum_s: the reference's
+/// integers. kdot_step puts block b in lane b % 8 of its float accumulator and xsimd::hadd sums the lanes as
+/// ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)); here acc[b % 8] holds the same sums, one row per lane.
+template <class V, class WFmt, int Part, int G>
+LOWBIT_INLINE typename V::vi kpacked_group(const unsigned char* pb) noexcept {
+    using L = packed_layout<WFmt>;
+    constexpr int wl = L::low_plane_bits, nl = 8 / wl, at = Part * 4 * V::rows;
+    typename V::vi codes = V::template move_bits<wl * (G % nl), 0, wl>(V::load(pb + L::low_plane + 64 * (G / nl) + at));
+    if constexpr (L::high_plane_bits > 0) {
+        constexpr int wh = L::high_plane_bits, nh = 8 / wh;
+        codes = V::bit_or(codes, V::template move_bits<wh * (G % nh), wl, wh>(V::load(pb + L::high_plane + 64 * (G / nh) + at)));
+    }
+    return codes;
+}
+
+template <class V, class WFmt, int Part, int C>
+LOWBIT_INLINE void kpacked_block_sums(const unsigned char* pb, const q8_K::block* const (&a)[C], const int (&bsum)[C][16],
+                                      typename V::vi (&isum)[C], typename V::vi (&msum)[C]) noexcept {
+    using L = packed_layout<WFmt>;
+    using vi = typename V::vi;
+    constexpr int groups = static_cast<int>(L::sub_block) / 4, at = Part * V::rows;
+    for (int c = 0; c < C; ++c) isum[c] = msum[c] = V::set1(0);
+    unroll<static_cast<int>(L::sub_blocks)>([&](auto sub) {
+        constexpr int s = decltype(sub)::value;
+        vi sc, m = V::set1(0);
+        if constexpr (L::min_in_scale_byte) {
+            const vi both = V::widen_u8(pb + L::sc + 16 * s + at);
+            sc = V::bit_and(both, V::set1(15));
+            m = V::template shift_right<4>(both);
+        } else {
+            sc = L::signed_scales ? V::widen_s8(pb + L::sc + 16 * s + at) : V::widen_u8(pb + L::sc + 16 * s + at);
+            if constexpr (L::has_min) m = V::widen_u8(pb + L::m + 16 * s + at);
+        }
+        vi part[C];
+        for (int c = 0; c < C; ++c) part[c] = V::set1(-L::zero_point * bsum[c][s]);
+        unroll<groups>([&](auto group) {
+            constexpr int g = s * groups + decltype(group)::value;
+            const vi codes = kpacked_group<V, WFmt, Part, g>(pb);
+            for (int c = 0; c < C; ++c) {
+                std::int32_t act;
+                std::memcpy(&act, a[c]->qs + 4 * g, 4);
+                part[c] = V::dot(part[c], codes, V::set1(act));
+            }
+        });
+        for (int c = 0; c < C; ++c) {
+            isum[c] = V::add(isum[c], V::mullo(part[c], sc));
+            if constexpr (L::has_min) msum[c] = V::add(msum[c], V::mullo(m, V::set1(bsum[c][s])));
+        }
+    });
+}
+
+/// Panel pi times activation rows c0 .. c0+C-1, parts P0 .. P0+P-1 (V::rows rows each); outputs outside rows
+/// [r0, r1) are dropped. Stream: prefetch (GEMV).
+template <class V, class WFmt, int P0, int P, int C, bool Stream>
+void kpacked_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
+                  const kquant_panel& p, const matmul_output& out) {
+    using L = packed_layout<WFmt>;
+    using vf = typename V::vf;
+    vf acc[P][C][8];
+    for (auto& part : acc)
+        for (auto& column : part)
+            for (auto& v : column) v = V::zero_f();
+    for (std::size_t b = 0; b < w.blocks_per_row(); ++b) {
+        const unsigned char* pb = w.block(pi, b);
+        if constexpr (Stream) prefetch_ahead<L::bytes>(pb);
+        const q8_K::block* a[C];
+        int bsum[C][16];
+        for (int c = 0; c < C; ++c) {
+            a[c] = p.xq.row(c0 + c) + b;
+            for (std::size_t s = 0; s < L::sub_blocks; ++s)
+                bsum[c][s] = L::sub_block == 16 ? a[c]->bsums[s].value()
+                                                : a[c]->bsums[2 * s].value() + a[c]->bsums[2 * s + 1].value();
+        }
+        unroll<P>([&](auto part) {
+            constexpr int q = decltype(part)::value, at = (P0 + q) * 2 * V::rows;
+            typename V::vi isum[C], msum[C];
+            kpacked_block_sums<V, WFmt, P0 + q, C>(pb, a, bsum, isum, msum);
+            const vf dw = V::load_half(pb + L::d + at);
+            for (int c = 0; c < C; ++c) {
+                const vf da = V::set1_f(a[c]->d.value());
+                const vf term = V::mul(V::mul(dw, da), V::to_float(isum[c]));
+                vf& v = acc[q][c][b % 8];
+                if constexpr (L::has_min) {
+                    const vf dm = V::mul(V::load_half(pb + L::dmin + at), da);
+                    v = V::add_f(v, V::fnmadd(dm, V::to_float(msum[c]), detail::rounded(term)));
+                } else {
+                    v = V::add_f(v, term);
+                }
+            }
+        });
+    }
+    for (int q = 0; q < P; ++q)
+        for (int c = 0; c < C; ++c) {
+            const auto& l = acc[q][c];
+            const vf sum = V::add_f(V::add_f(V::add_f(l[0], l[4]), V::add_f(l[1], l[5])),
+                                    V::add_f(V::add_f(l[2], l[6]), V::add_f(l[3], l[7])));
+            alignas(64) float lanes[V::rows];
+            V::store_f(lanes, sum);
+            for (int k = 0; k < V::rows; ++k) {
+                const std::size_t r = pi * L::rows + V::rows * (P0 + q) + static_cast<std::size_t>(k);
+                if (r >= r0 && r < r1) out.put(c0 + c, r, lanes[k]);
+            }
+        }
+}
+
+/// gemm_rows on K-packed weights: GEMV takes every part of a panel per pass (the weights read once, in order),
+/// GEMM one part x 4 (then 1) activation rows per tile.
+template <class V, class WFmt>
+void kpacked_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+                  const matmul_output& out) {
+    constexpr int parts = static_cast<int>(packed_layout<WFmt>::rows) / V::rows;
+    const std::size_t batch = p.xq.rows();
+    for (std::size_t pi = r0 / packed_layout<WFmt>::rows; pi * packed_layout<WFmt>::rows < r1; ++pi) {
+        if (batch == 1) {
+            kpacked_tile<V, WFmt, 0, parts, 1, true>(w, pi, 0, r0, r1, p, out);
+            continue;
+        }
+        unroll<parts>([&](auto part) {
+            constexpr int q = decltype(part)::value;
+            std::size_t c0 = 0;
+            for (; c0 + 4 <= batch; c0 += 4) kpacked_tile<V, WFmt, q, 1, 4, false>(w, pi, c0, r0, r1, p, out);
+            for (; c0 < batch; ++c0) kpacked_tile<V, WFmt, q, 1, 1, false>(w, pi, c0, r0, r1, p, out);
+        });
+    }
+}
+
+/// kpacked_rows' vector operations on ymm: 8 rows per vector, the int8 dot Dot.
+template <class Dot>
+struct ymm_ops {
+    using vi = __m256i;
+    using vf = __m256;
+    static constexpr int rows = 8;
+    static LOWBIT_INLINE vi load(const unsigned char* p) noexcept { return load32(p); }
+    template <int From, int To, int Width>
+    static LOWBIT_INLINE vi move_bits(vi v) noexcept { return x86_impl::move_bits<From, To, Width>(v); }
+    static LOWBIT_INLINE vi bit_or(vi a, vi b) noexcept { return _mm256_or_si256(a, b); }
+    static LOWBIT_INLINE vi bit_and(vi a, vi b) noexcept { return _mm256_and_si256(a, b); }
+    template <int N>
+    static LOWBIT_INLINE vi shift_right(vi a) noexcept { return _mm256_srli_epi32(a, N); }
+    static LOWBIT_INLINE vi set1(std::int32_t v) noexcept { return _mm256_set1_epi32(v); }
+    static LOWBIT_INLINE vi add(vi a, vi b) noexcept { return _mm256_add_epi32(a, b); }
+    static LOWBIT_INLINE vi mullo(vi a, vi b) noexcept { return _mm256_mullo_epi32(a, b); }
+    static LOWBIT_INLINE vi dot(vi acc, vi u, vi s) noexcept { return Dot::dot(acc, u, s); }
+    static LOWBIT_INLINE vi widen_u8(const unsigned char* p) noexcept {
+        return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    }
+    static LOWBIT_INLINE vi widen_s8(const unsigned char* p) noexcept {
+        return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    }
+    static LOWBIT_INLINE vf zero_f() noexcept { return _mm256_setzero_ps(); }
+    static LOWBIT_INLINE vf set1_f(float v) noexcept { return _mm256_set1_ps(v); }
+    static LOWBIT_INLINE vf load_half(const unsigned char* p) noexcept {
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    }
+    static LOWBIT_INLINE vf to_float(vi v) noexcept { return _mm256_cvtepi32_ps(v); }
+    static LOWBIT_INLINE vf mul(vf a, vf b) noexcept { return _mm256_mul_ps(a, b); }
+    static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return _mm256_add_ps(a, b); }
+    static LOWBIT_INLINE vf fnmadd(vf a, vf b, vf c) noexcept { return _mm256_fnmadd_ps(a, b, c); }
+    static LOWBIT_INLINE void store_f(float* p, vf v) noexcept { _mm256_store_ps(p, v); }
+};
 
 }  // namespace x86_impl
 

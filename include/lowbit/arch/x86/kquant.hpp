@@ -1,16 +1,17 @@
 #pragma once
 /// \file arch/x86/kquant.hpp
-/// AVX2 kernels for the K-quants q2_K, q3_K, q4_K, q5_K, q6_K and their activation format q8_K, with the
-/// reference's results (arch/scalar/kquants.hpp): identical bytes from q8_K's quantize, identical floats from
-/// every dequantize, exact integer block sums in dot. Weight-side quantization (offline) stays the reference's.
+/// The 256-bit x86 pieces of the K-quant kernels (q2_K, q3_K, q4_K, q5_K, q6_K with q8_K), shared by the AVX2 and
+/// AVX-VNNI backends and by AVX-512's decoder: the code and scale decoders, and dot_blocks with exact integer
+/// block sums and the reference's float step (ref/kquant.hpp).
 ///
 /// The five weight formats share one code path. A super-block is read as 8 chunks of 32 weights (chunk c holds
 /// weights 32c .. 32c + 31, the 16-weight groups 2c and 2c + 1 that q8_K's bsums cover): kblock<Block> decodes
 /// a chunk's unsigned codes into 32 bytes in weight order with shifts and masks, and the sub-block scales (and
-/// mins) into one int16 per 16-weight group. Then, per chunk, vpmaddubsw multiplies the codes by the q8_K bytes
-/// and vpmaddwd weights the pair sums by the group scales.
+/// mins) into one int16 per 16-weight group. Then, per chunk, the int8 dot (int8_dot.hpp: vpmaddubsw or
+/// vpdpbusd) multiplies the codes by the q8_K bytes and vpmaddwd weights its sums by the group scales.
 #include "../../ref/kquant.hpp"
 #include "common.hpp"
+#include "int8_dot.hpp"
 
 #include <utility>
 
@@ -92,13 +93,7 @@ struct kblock_4_5 {
         else return low;
     }
     static LOWBIT_INLINE group_scales scales(const Block& b) noexcept {
-        // The unpacking of ref::scales_6bit_pairs, four bytes at a time in 32-bit words. Shifting a word right
-        // by 2 moves bits 6-7 of each byte to bits 4-5; the bits that cross from the next byte are masked off.
-        std::uint32_t q[3];
-        std::memcpy(q, b.scales, 12);
-        const std::uint32_t sc_low = q[0] & 0x3F3F3F3Fu, m_low = q[1] & 0x3F3F3F3Fu;
-        const std::uint32_t sc_high = (q[2] & 0x0F0F0F0Fu) | ((q[0] >> 2) & 0x30303030u);
-        const std::uint32_t m_high = ((q[2] >> 4) & 0x0F0F0F0Fu) | ((q[1] >> 2) & 0x30303030u);
+        const auto [sc_low, sc_high, m_low, m_high] = detail::scales_6bit_pairs::unpack_words(b.scales);
         // Each sub-block covers two groups: every byte twice.
         auto groups = [](std::uint32_t low, std::uint32_t high) {
             const __m128i v = _mm_setr_epi32(static_cast<int>(low), static_cast<int>(high), 0, 0);
@@ -135,8 +130,8 @@ struct kblock_sums {
 };
 
 /// A K block decoded for products with q8_K blocks: chunk c's 32 unsigned codes, the int16 group scales that
-/// weight its pair sums (lanes 0-7: group 2c, lanes 8-15: group 2c + 1), and the group scales and mins for the
-/// bsums terms.
+/// weight its int8 dot's sums (words 0-7: group 2c, words 8-15: group 2c + 1, as Dot::weights gives them), and
+/// the group scales and mins for the bsums terms.
 struct kblock_decoded {
     __m256i codes[8], scale[8];
     group_scales s;
@@ -153,10 +148,11 @@ LOWBIT_INLINE kblock_sums add_bsums_terms(__m256i isum, const group_scales& s, c
     return {isum, msum};
 }
 
-/// How the AVX2 kernels take a K block times q8_K blocks: decode it once, then dot it with each activation
-/// block. The GEMM kernel (matmul.hpp) decodes a block once for several activation rows; a backend with wider
-/// vectors brings its own decoder (arch/avx512/kquants.hpp).
-struct kdecoder_avx2 {
+/// How the 256-bit kernels take a K block times q8_K blocks with the int8 dot Dot: decode it once, then dot it
+/// with each activation block. The GEMM kernel (gemm.hpp) decodes a block once for several activation rows; a
+/// backend with wider vectors brings its own decoder (arch/avx512/kquant.hpp).
+template <class Dot>
+struct kdecoder_ymm {
     template <class Block>
     static LOWBIT_INLINE kblock_decoded decode(const Block& w) noexcept {
         kblock_decoded d;
@@ -169,7 +165,7 @@ struct kdecoder_avx2 {
             constexpr int c = decltype(chunk)::value, k = c % 4;
             const __m256i pick = _mm256_setr_m128i(_mm_set1_epi16(static_cast<short>((4 * k + 1) << 8 | 4 * k)),
                                                    _mm_set1_epi16(static_cast<short>((4 * k + 3) << 8 | (4 * k + 2))));
-            d.scale[c] = _mm256_shuffle_epi8(half_scales[c / 4], pick);
+            d.scale[c] = Dot::weights(_mm256_shuffle_epi8(half_scales[c / 4], pick));
             d.codes[c] = kblock<Block>::template codes<c>(w);
         });
         return d;
@@ -180,9 +176,10 @@ struct kdecoder_avx2 {
         __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         unroll<8>([&](auto chunk) {
             constexpr int c = decltype(chunk)::value;
-            // |pair| <= 2 * 63 * 128 = 16128 (6-bit codes, any activation byte): vpmaddubsw never saturates.
-            const __m256i pairs = _mm256_maddubs_epi16(w.codes[c], load32(a.qs + 32 * c));
-            acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(pairs, w.scale[c]));
+            // 6-bit codes times any activation byte: |pair| <= 2 * 63 * 128 = 16128, so vpmaddubsw never
+            // saturates, and |quad| <= 32256 fits the 16 bits that widen_scaled reads.
+            const __m256i sums = Dot::add_products(_mm256_setzero_si256(), w.codes[c], load32(a.qs + 32 * c));
+            acc[c % 2] = _mm256_add_epi32(acc[c % 2], Dot::widen_scaled(sums, w.scale[c]));
         });
         return add_bsums_terms<Block>(_mm256_add_epi32(acc[0], acc[1]), w.s, a);
     }
@@ -218,7 +215,7 @@ LOWBIT_INLINE void kdot_step(fbatch& acc, const Block* w, const q8_K::block* a, 
     }
 }
 
-/// dot_blocks of the K formats with a Decoder (kdecoder_avx2, or AVX-512's): 8 blocks per kdot_step.
+/// dot_blocks of the K formats with a Decoder (kdecoder_ymm, or AVX-512's): 8 blocks per kdot_step.
 template <class Decoder, class Block>
 inline float kdot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks) noexcept {
     fbatch acc(0.0f);
