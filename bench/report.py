@@ -417,12 +417,56 @@ def memory_table(bpw: dict[str, float]) -> str:
 # Plot
 
 
+PLOT_COLOURS = {"gemv": "tab:blue", "gemm": "tab:orange", "dot": "tab:green", "dequantize": "tab:red",
+                "quantize": "tab:purple", "quantize_act": "tab:brown"}  # one colour per op, on both axes
+PACKED_SUFFIX = "-packed"
+# Where a point's label may go, in order of preference: (dx, dy) in points, horizontal and vertical alignment.
+ABOVE = [(0, 4, "center", "bottom"), (5, 3, "left", "bottom"), (-5, 3, "right", "bottom")]
+BELOW = [(0, -4, "center", "top"), (5, -3, "left", "top"), (-5, -3, "right", "top")]
+SIDES = [(6, 0, "left", "center"), (-6, 0, "right", "center")]
+
+
+def split_layout(fmt: str) -> tuple[str, str]:
+    """'q4_K-packed' -> ('q4_K', 'packed'); 'q4_K' -> ('q4_K', 'plain')."""
+    return (fmt[:-len(PACKED_SUFFIX)], "packed") if fmt.endswith(PACKED_SUFFIX) else (fmt, "plain")
+
+
+def size_text(nbytes: float) -> str:
+    """34816 -> '34 KiB', 3 << 20 -> '3 MiB'."""
+    return f"{nbytes / 2**20:.3g} MiB" if nbytes >= 2**20 else f"{nbytes / 2**10:.3g} KiB"
+
+
+def place_labels(ax, renderer, labels: list, obstacles: list) -> None:
+    """Moves each (annotation, candidate offsets, required) to its first candidate that stays inside the axes and
+    overlaps nothing in obstacles (display boxes of markers and of the labels placed before it). One that fits
+    nowhere is removed, or left at its first candidate if required."""
+    inside = ax.get_window_extent(renderer)
+    for ann, candidates, required in labels:
+        for dx, dy, ha, va in candidates + candidates[:1]:
+            ann.xyann = (dx, dy)
+            ann.set_horizontalalignment(ha)
+            ann.set_verticalalignment(va)
+            box = ann.get_window_extent(renderer).padded(1.0)
+            if (box.x0 >= inside.x0 and box.x1 <= inside.x1 and box.y0 >= inside.y0 and box.y1 <= inside.y1
+                    and not box.count_overlaps(obstacles)):
+                break
+        else:  # the loop ended on the first candidate again
+            if not required:
+                ann.remove()
+                continue
+        obstacles.append(box)
+
+
 def plot(run: Run, bpw: dict[str, float], path: Path) -> bool:
+    """Throughput against bits per weight (a numeric axis): one line per op and layout (plain solid, packed
+    dashed), each point labelled with its format; the limits as horizontal lines. False without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import LogFormatter, MultipleLocator
+        from matplotlib.transforms import Bbox
     except ImportError:
         print("matplotlib is not installed: no plot (scripts/bench.sh installs it in a venv)", file=sys.stderr)
         return False
@@ -430,55 +474,72 @@ def plot(run: Run, bpw: dict[str, float], path: Path) -> bool:
     if not backends:
         return False
     backend = backends[-1]
-    fmts = sorted(bpw, key=lambda f: bpw[f])
     gemv_shape, gemm_shape = headline(run)
+    if gemv_shape is None or gemm_shape is None:  # no Eigen baseline ran: the case most formats share instead
 
-    def pick(kind: str, key: str, cond) -> list[float | None]:
-        values = []
-        for f in fmts:
-            cands = [r for r in run.results if r.kind == kind and r.fmt == f and r.backend == backend
-                     and r.threads == 1 and cond(r)]
-            values.append(max((r.rates.get(key, 0.0) for r in cands), default=None))
-        return values
+        def shared(kind: str) -> tuple[int, ...] | None:
+            fmts: dict[tuple[int, ...], set[str | None]] = {}
+            for r in run.results:
+                if r.kind == kind and r.backend == backend:
+                    fmts.setdefault(r.shape(), set()).add(r.fmt)
+            return max(fmts, key=lambda s: (len(fmts[s]), s[0] * s[1], s[2], s[1]), default=None)
+
+        gemv_shape, gemm_shape = gemv_shape or shared("gemv"), gemm_shape or shared("gemm")
+
+    def series(kind: str, key: str, cond) -> dict[str, list[tuple[float, float, str]]]:
+        """(bits per weight, value / 1e9, base format) of every format that has one, per layout (plain first),
+        sorted by bits per weight."""
+        out: dict[str, list[tuple[float, float, str]]] = {}
+        for f in bpw:
+            values = [r.rates[key] for r in run.results if r.kind == kind and r.fmt == f and r.backend == backend
+                      and r.threads == 1 and key in r.rates and cond(r)]
+            if values and max(values) > 0:
+                base, layout = split_layout(f)
+                out.setdefault(layout, []).append((round(bpw[f], 4), max(values) / 1e9, base))
+        return {layout: sorted(out[layout]) for layout in ("plain", "packed") if layout in out}
 
     biggest = lambda kind: (lambda r: r.args.get("n", 0) == max(
         (x.args.get("n", 0) for x in run.results if x.kind == kind and x.fmt == r.fmt), default=0))
-    fig, (ax_bw, ax_ops) = plt.subplots(1, 2, figsize=(15, 6.5))
-    x = list(range(len(fmts)))
-    bw_lines = [("gemv " + (f"{gemv_shape[0]}x{gemv_shape[1]}" if gemv_shape else ""), "gemv",
-                 lambda r: r.shape() == gemv_shape),
+    fig, (ax_bw, ax_ops) = plt.subplots(1, 2, figsize=(16, 7.5), dpi=110)
+    gemv_label = "gemv " + (f"{gemv_shape[0]}x{gemv_shape[1]}" if gemv_shape else "")
+    bw_lines = [(gemv_label, "gemv", lambda r: r.shape() == gemv_shape),
                 ("dot (largest working set)", "dot", biggest("dot")),
                 ("dequantize", "dequantize", lambda r: True),
                 ("quantize", "quantize", lambda r: True),
                 ("quantize_act", "quantize_act", lambda r: True)]
-    for label, kind, cond in bw_lines:
-        ys = [v / 1e9 if v else None for v in pick(kind, "bytes_per_second", cond)]
-        if any(ys):
-            ax_bw.plot(x, [y if y else float("nan") for y in ys], marker="o", label=label)
-    ops_lines = [("gemv " + (f"{gemv_shape[0]}x{gemv_shape[1]}" if gemv_shape else ""), "gemv",
-                  lambda r: r.shape() == gemv_shape),
+    ops_lines = [(gemv_label, "gemv", lambda r: r.shape() == gemv_shape),
                  ("gemm " + (f"{gemm_shape[0]}x{gemm_shape[1]} batch {gemm_shape[2]}" if gemm_shape else ""),
                   "gemm", lambda r: r.shape() == gemm_shape),
                  ("dot (largest working set)", "dot", biggest("dot"))]
-    for label, kind, cond in ops_lines:
-        ys = [v / 1e9 if v else None for v in pick(kind, "FLOP", cond)]
-        if any(ys):
-            ax_ops.plot(x, [y if y else float("nan") for y in ys], marker="o", label=label)
+    # (x, y, base format, layout, colour) of every point, in drawing order
+    points: dict[object, list[tuple[float, float, str, str, str]]] = {ax_bw: [], ax_ops: []}
+    for ax, lines, key in ((ax_bw, bw_lines, "bytes_per_second"), (ax_ops, ops_lines, "FLOP")):
+        for label, kind, cond in lines:
+            colour = PLOT_COLOURS.get(kind, "black")
+            for layout, pts in series(kind, key, cond).items():
+                plain = layout == "plain"
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour, linestyle="-" if plain else "--",
+                        marker="o" if plain else "s", markersize=5, markerfacecolor=colour if plain else "white",
+                        linewidth=1.4, label=f"{label}, {layout}")
+                points[ax] += [(x, y, base, layout, colour) for x, y, base in pts]
 
-    def hline(ax, value: float | None, label: str, style: str) -> None:
+    limit_labels: dict[object, list] = {ax_bw: [], ax_ops: []}
+    style: object  # a linestyle: a name or (offset, (on, off, ...))
+
+    def hline(ax, value: float | None, label: str, style: object) -> None:
         if value:
             ax.axhline(value / 1e9, linestyle=style, color="gray", linewidth=1.2)
-            ax.annotate(f"{label}: {value / 1e9:.0f}", xy=(1.0, value / 1e9), xycoords=("axes fraction", "data"),
-                        xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="dimgray")
+            limit_labels[ax].append(ax.annotate(
+                f"{label}: {value / 1e9:.0f}", xy=(1.0, value / 1e9), xycoords=("axes fraction", "data"),
+                xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="dimgray",
+                bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.7)))
 
     reads = sorted((r for r in run.results if r.kind == "read_bw" and r.threads == 1), key=lambda r: r.args["bytes"])
     if reads:
-        dram = prefer_same_backend([r for r in reads if r.args["bytes"] == reads[-1].args["bytes"]], backend)
-        hline(ax_bw, dram.rates.get("bytes_per_second"),
-              f"read BW {reads[-1].args['bytes'] / 2**20:.0f} MiB ({cache_level(run, reads[-1].args['bytes'])})", "--")
-        smallest = prefer_same_backend([r for r in reads if r.args["bytes"] == reads[0].args["bytes"]], backend)
-        hline(ax_bw, smallest.rates.get("bytes_per_second"),
-              f"read BW {reads[0].args['bytes'] / 2**10:.0f} KiB ({cache_level(run, reads[0].args['bytes'])})", ":")
+        for nbytes, style in ((reads[-1].args["bytes"], "--"), (reads[0].args["bytes"], ":")):
+            bw = prefer_same_backend([r for r in reads if r.args["bytes"] == nbytes], backend)
+            hline(ax_bw, bw.rates.get("bytes_per_second") if bw else None,
+                  f"read BW {size_text(nbytes)} ({cache_level(run, nbytes)})", style)
     for isa, style in (("avx2", "--"), ("avx_vnni", (0, (3, 1, 1, 1))), ("avx512_vnni", ":")):
         peak = prefer_same_backend([r for r in run.results if r.kind == "int8_peak" and r.isa == isa
                                     and r.threads == 1], backend)
@@ -489,19 +550,48 @@ def plot(run: Run, bpw: dict[str, float], path: Path) -> bool:
             best = max(cands, key=lambda r: r.rates.get("FLOP", 0.0))
             hline(ax_ops, best.rates.get("FLOP"), f"f32 Eigen {kind[6:]}", style)
 
-    ticks = [f"{f}\n{bpw[f]:.2f}" for f in fmts]
+    xs = [p[0] for pts in points.values() for p in pts]
     for ax, ylabel, title in ((ax_bw, "GB/s (weights; floats for quantize/dequantize)", "Bandwidth"),
                               (ax_ops, "GFLOP/s (2 per multiply-add)", "Arithmetic")):
-        ax.set_xticks(x)
-        ax.set_xticklabels(ticks, fontsize=8)
-        ax.set_xlabel("format and bits per weight")
+        if xs:
+            ax.set_xlim(min(xs) - 0.35, max(xs) + 0.35)
+        ax.xaxis.set_major_locator(MultipleLocator(1.0))
+        ax.xaxis.set_minor_locator(MultipleLocator(0.25))
+        ax.set_xlabel("bits per weight (solid, filled: plain layout; dashed, hollow: packed)")
         ax.set_ylabel(ylabel)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(LogFormatter())  # 40, not 4 x 10^1
+        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        ax.margins(y=0.08)
         ax.set_title(f"{title}: {backend} backend, 1 thread")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
-    fig.suptitle("lowbit throughput per bit-width (horizontal lines: measured limits and float Eigen)")
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", alpha=0.12)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3)
+    fig.suptitle("lowbit throughput per bit-width (horizontal lines: measured limits and float Eigen; "
+                 "each point labelled with its format)")
     fig.tight_layout()
+
+    # Labels go where they overlap no marker, no horizontal line and no other label: the limits first, then the
+    # points series by series (gemv first, plain above its points, packed below); a point's label that fits
+    # nowhere is left out.
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's
+    marker = 3.0 * fig.dpi / 72  # half a marker, in pixels
+    for ax in (ax_bw, ax_ops):
+        marks = points[ax]
+        left, right = ax.get_window_extent(renderer).intervalx
+        obstacles = [Bbox.from_extents(left, py - 1, right, py + 1)
+                     for py in (ax.transData.transform((0, ann.xy[1]))[1] for ann in limit_labels[ax])]
+        for x, y, *_ in marks:
+            px, py = ax.transData.transform((x, y))
+            obstacles.append(Bbox.from_extents(px - marker, py - marker, px + marker, py + marker))
+        labels = [(ann, [(-4, 3, "right", "bottom"), (-4, -3, "right", "top")], True) for ann in limit_labels[ax]]
+        for x, y, base, layout, colour in marks:
+            ann = ax.annotate(base, xy=(x, y), xytext=(0, 4), textcoords="offset points", fontsize=6.5,
+                              color=colour, bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.7))
+            labels.append((ann, (ABOVE + BELOW if layout == "plain" else BELOW + ABOVE) + SIDES, False))
+        place_labels(ax, renderer, labels, obstacles)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True

@@ -13,7 +13,7 @@ build=$(realpath -m "${2:-$root/build-fuzz}")
 cmake -S "$root/fuzz" -B "$build" -DCMAKE_CXX_COMPILER="${LOWBIT_FUZZ_CXX:-clang++-14}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
-targets=${LOWBIT_FUZZ_TARGETS:-"fuzz_roundtrip fuzz_decode_dot fuzz_cli"}
+targets=${LOWBIT_FUZZ_TARGETS:-"fuzz_roundtrip fuzz_decode_dot fuzz_packed fuzz_cli"}
 status=0
 summary=""
 for target in $targets; do

@@ -315,3 +315,25 @@ TEST_CASE("gemm and gemv raise lowbit::error on bad shapes and null pointers", "
     lowbit::gemm(lowbit::const_qmatrix_view<lowbit::q4_0>(nullptr, 0, 64), matrix_view<const float>(x.data(), 1, 64),
                  matrix_view<float>(nullptr, 1, 0), {}, lowbit::serial_executor{}, backend{});
 }
+
+TEMPLATE_LIST_TEST_CASE("plain weights at a batch of packing_batch or more (packed on the fly) give each row's gemv",
+                        "[matmul][pack]", weight_formats) {
+    using Fmt = TestType;
+    const std::size_t rows = GENERATE(16, 45), batch = lowbit::arch::packing_batch + 3;
+    problem<Fmt> p(rows, batch, 3, static_cast<std::uint32_t>(rows + 7));
+    std::vector<float> bias(rows);
+    fill(bias.data(), rows, data_kind::normal, 8);
+    row_major y0(batch, rows);
+    fill(y0.data(), y0.size(), data_kind::normal, 9);
+    const lowbit::matmul_options opt{bias.data(), true};
+    const row_major serial = run_gemm(p, opt, lowbit::serial_executor{}, &y0);
+    lowbit::thread_pool pool(3);
+    const row_major threaded = run_gemm(p, opt, pool, &y0);
+    REQUIRE(std::memcmp(threaded.data(), serial.data(), sizeof(float) * serial.size()) == 0);
+    for (std::size_t c = 0; c < batch; ++c) {
+        std::vector<float> yv(y0.row(c).data(), y0.row(c).data() + rows);
+        lowbit::gemv(p.cw(), p.xrow(c), yv.data(), opt, lowbit::serial_executor{}, backend{});
+        CAPTURE(c);
+        REQUIRE(std::memcmp(yv.data(), serial.row(c).data(), sizeof(float) * rows) == 0);
+    }
+}

@@ -12,12 +12,13 @@
 /// Results do not depend on the executor or its thread count: the rows of W are split into contiguous
 /// ranges, and each output is computed by the same operations whatever the split (bit-identical); nor on the
 /// batch (a GEMV is bit for bit the same row of a GEMM), nor on the layout (plain or packed.hpp's). Backends
-/// with a micro-kernel for a format (arch/avx2/matmul.hpp, arch/avx512/matmul.hpp: q8_0, q4_0, q4_1, q5_0,
-/// q5_1) may differ from the generic one-dot_blocks-per-output path by float summation order only (within the
-/// dot tolerance of api.hpp).
+/// with a micro-kernel for a 32-value format (arch/x86/gemm.hpp: q8_0, q4_0, q4_1, q5_0, q5_1) may differ from
+/// the generic one-dot_blocks-per-output path by float summation order only (within the dot tolerance of
+/// api.hpp); the K formats' kernels compute what dot_blocks does, bit for bit.
 ///
 /// Weights: a plain qmatrix_view (GGUF's row-major blocks, e.g. memory-mapped from a file), or for the fastest
-/// kernels a matrix repacked once by lowbit::pack / packed_matrix (packed.hpp; q8_0, q4_0, q4_1, q5_0, q5_1).
+/// kernels a matrix repacked once by lowbit::pack / packed_matrix (packed.hpp; q8_0, q4_0 ... q5_1, q2_K ... q6_K).
+/// From a batch of arch::packing_batch rows, plain weights are packed panel by panel on the fly (core/matmul.hpp).
 ///
 /// Shapes are checked and raise lowbit::error; y must not overlap x, W or the bias.
 #include "api.hpp"
@@ -132,8 +133,15 @@ void run_matmul(const WView& w, const_qmatrix_view<typename WView::format::activ
         // Weight bytes per row times the batch: the work a row carries.
         const std::size_t bytes_per_row =
             const_qmatrix_view<Fmt>::row_bytes(w.cols()) * std::max<std::size_t>(1, xq.rows());
-        for_row_ranges(exec, w.rows(), bytes_per_row,
-                       [&](std::size_t r0, std::size_t r1) { gemm_rows(w, r0, r1, panel, out, Backend{}); });
+        // Plain weights at a large batch: packed panel by panel on the fly (core/matmul.hpp).
+        constexpr bool can_pack =
+            std::is_same<WView, const_qmatrix_view<Fmt>>::value && arch::packs_on_the_fly<Fmt, Backend>();
+        const bool packing = can_pack && xq.rows() >= arch::packing_batch;
+        for_row_ranges(exec, w.rows(), bytes_per_row, [&](std::size_t r0, std::size_t r1) {
+            if constexpr (can_pack)
+                if (packing) return arch::gemm_rows_packing(w, r0, r1, panel, out, Backend{});
+            gemm_rows(w, r0, r1, panel, out, Backend{});
+        });
     }
 }
 

@@ -196,17 +196,27 @@ inline std::uint32_t unpack_high_bits(std::uint32_t packed) noexcept {
 /// The K layout: row r (< 16) of packed block `to` from plain block `from` (pack), and the inverse (unpack).
 template <class Fmt, class L = packed_layout<Fmt>>
 struct kquant_block_rows {
-    /// Calls f(byte offset, shift, width, code bit) for each plane's field of code i of row r.
-    template <class F>
-    static void for_each_field(std::size_t r, int i, F&& f) noexcept {
-        const int g = i / 4;
-        const auto plane = [&](std::size_t at, int w, int bit) {
-            const int per_chunk = 8 / w;
-            f(at + 64 * static_cast<std::size_t>(g / per_chunk) + 4 * r + static_cast<std::size_t>(i % 4),
-              w * (g % per_chunk), w, bit);
-        };
-        plane(L::low_plane, L::low_plane_bits, 0);
-        if constexpr (L::high_plane_bits > 0) plane(L::high_plane, L::high_plane_bits, L::low_plane_bits);
+    /// Plane of width W (code bits Bit ..) of row r from its 256 codes u, and back (the plane's fields ORed into u).
+    template <int W, int Bit>
+    static void put_plane(const unsigned char* u, std::size_t r, unsigned char* plane) noexcept {
+        constexpr int per_chunk = 8 / W, mask = (1 << W) - 1;
+        for (int j = 0; j < 8 * W; ++j)
+            for (int i = 0; i < 4; ++i) {
+                unsigned v = 0;
+                for (int t = 0; t < per_chunk; ++t)
+                    v |= static_cast<unsigned>(u[4 * (per_chunk * j + t) + i] >> Bit & mask) << (W * t);
+                plane[64 * j + 4 * r + static_cast<std::size_t>(i)] = static_cast<unsigned char>(v);
+            }
+    }
+    template <int W, int Bit>
+    static void get_plane(const unsigned char* plane, std::size_t r, unsigned char* u) noexcept {
+        constexpr int per_chunk = 8 / W, mask = (1 << W) - 1;
+        for (int j = 0; j < 8 * W; ++j)
+            for (int i = 0; i < 4; ++i) {
+                const unsigned v = plane[64 * j + 4 * r + static_cast<std::size_t>(i)];
+                for (int t = 0; t < per_chunk; ++t)
+                    u[4 * (per_chunk * j + t) + i] |= static_cast<unsigned char>((v >> (W * t) & mask) << Bit);
+            }
     }
     static void pack(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
         std::memcpy(to + L::d + 2 * r, &from.d, 2);
@@ -221,13 +231,10 @@ struct kquant_block_rows {
                 if constexpr (L::has_min) to[L::m + 16 * s + r] = static_cast<unsigned char>(m[s]);
             }
         }
-        for (int i = 0; i < static_cast<int>(qk_k); ++i) {
-            const int u = Fmt::code(from, i);
-            for_each_field(r, i, [&](std::size_t at, int shift, int w, int bit) {
-                const int mask = (1 << w) - 1;
-                to[at] = static_cast<unsigned char>((to[at] & ~(mask << shift)) | ((u >> bit) & mask) << shift);
-            });
-        }
+        unsigned char u[qk_k];
+        for (int i = 0; i < static_cast<int>(qk_k); ++i) u[i] = static_cast<unsigned char>(Fmt::code(from, i));
+        put_plane<L::low_plane_bits, 0>(u, r, to + L::low_plane);
+        if constexpr (L::high_plane_bits > 0) put_plane<L::high_plane_bits, L::low_plane_bits>(u, r, to + L::high_plane);
     }
     static void unpack(const unsigned char* from, std::size_t r, typename Fmt::block& to) noexcept {
         to = typename Fmt::block{};  // the format's put_ functions OR their fields in
@@ -245,13 +252,10 @@ struct kquant_block_rows {
             }
         }
         Fmt::put_scales(sc, m, to);
-        for (int i = 0; i < static_cast<int>(qk_k); ++i) {
-            int u = 0;
-            for_each_field(r, i, [&](std::size_t at, int shift, int w, int bit) {
-                u |= (from[at] >> shift & ((1 << w) - 1)) << bit;
-            });
-            Fmt::put_code(to, i, u);
-        }
+        unsigned char u[qk_k] = {};
+        get_plane<L::low_plane_bits, 0>(from + L::low_plane, r, u);
+        if constexpr (L::high_plane_bits > 0) get_plane<L::high_plane_bits, L::low_plane_bits>(from + L::high_plane, r, u);
+        for (int i = 0; i < static_cast<int>(qk_k); ++i) Fmt::put_code(to, i, u[i]);
     }
 };
 

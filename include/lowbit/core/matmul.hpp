@@ -16,6 +16,9 @@
 ///       The same for a matrix made by lowbit::pack (packed.hpp); r0 is a multiple of 16. It must give the same
 ///       value as the plain overload on the same backend, bit for bit.
 ///
+/// Plain weights at a batch of packing_batch rows or more go through the packed overload when the backend has one
+/// (gemm_rows_packing below): each 16-row panel is packed on the fly, which pays for itself over the batch.
+///
 /// Thread-count invariance: the value of out(c, r) must not depend on r0, r1 or the batch size, only on the
 /// row and column it combines, so that any split of the rows gives bit-identical results.
 #include "../packed.hpp"
@@ -25,6 +28,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
@@ -81,6 +86,46 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
     for (std::size_t r = r0; r < r1; ++r) {
         unpack_row(w, r, row.data());
         for (std::size_t c = 0; c < batch; ++c) out.put(c, r, dot_blocks(row.data(), panel.xq.row(c), nblocks, tag));
+    }
+}
+
+/// The batch from which plain weights are packed on the fly (when the backend's packed kernel is not the generic
+/// one above): measured on Zen 4, packing a q4_K panel costs about as much as multiplying it by ~10 activation
+/// rows with the packed kernel, which is ~3x faster than the plain one from there.
+constexpr std::size_t packing_batch = 32;
+
+/// True when Tag has a packed micro-kernel for WFmt (its panel is not the generic dot_panel).
+template <class WFmt, class Tag>
+constexpr bool packs_on_the_fly() {
+    if constexpr (!packed_layout<WFmt>::supported) {
+        return false;
+    } else {
+        using panel = decltype(make_panel(static_cast<const typename WFmt::block*>(nullptr),
+                                          std::declval<const_qmatrix_view<typename WFmt::activation>>(), Tag{}));
+        return !std::is_same<panel, dot_panel<typename WFmt::activation>>::value;
+    }
+}
+
+/// Plain weights through the packed kernel: each 16-row panel of [r0, r1) (r0 a multiple of 16) is packed into a
+/// scratch panel, then multiplied by every activation row. Bit-identical to the plain overload, since the packed
+/// one is.
+template <class WFmt, class Panel, class Tag>
+void gemm_rows_packing(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const Panel& panel,
+                       const matmul_output& out, const Tag& tag) {
+    using L = packed_layout<WFmt>;
+    const std::size_t nblocks = w.blocks_per_row();
+    detail::scratch<unsigned char> bytes(nblocks * L::bytes);
+    const typename WFmt::block zero{};
+    for (std::size_t p0 = r0; p0 < r1; p0 += L::rows) {
+        const std::size_t n = std::min(L::rows, r1 - p0);
+        for (std::size_t r = 0; r < L::rows; ++r) {
+            const typename WFmt::block* row = r < n ? w.row(p0 + r) : nullptr;
+            for (std::size_t b = 0; b < nblocks; ++b)
+                detail::pack_block_row<WFmt>(row ? row[b] : zero, r, bytes.data() + b * L::bytes);
+        }
+        const const_packed_view<WFmt> packed(unchecked_t{}, bytes.data(), n, w.cols());
+        const matmul_output at{out.y + p0, out.stride, out.bias ? out.bias + p0 : nullptr, out.accumulate};
+        gemm_rows(packed, 0, n, panel, at, tag);
     }
 }
 
