@@ -72,6 +72,18 @@ private:
     std::size_t m_offset, m_bytes;
 };
 
+/// Makes an activation block meet dot's documented preconditions: q8_K's bsums must be the 16-value sums of
+/// its codes (format/q8_K.hpp). Other blocks have none.
+template <class Block>
+void satisfy_preconditions(Block&) noexcept {}
+inline void satisfy_preconditions(lowbit::q8_K::block& b) noexcept {
+    for (int g = 0; g < 16; ++g) {
+        int sum = 0;
+        for (int j = 0; j < 16; ++j) sum += b.qs[16 * g + j];
+        b.bsums[g].set(static_cast<std::int16_t>(sum));
+    }
+}
+
 /// Equal bit patterns, or both NaN (NaN payloads may differ between backends).
 inline bool same_float(float a, float b) noexcept { return std::memcmp(&a, &b, 4) == 0 || (a != a && b != b); }
 

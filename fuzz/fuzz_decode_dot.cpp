@@ -62,18 +62,6 @@ ieee_class sum_class(const std::vector<float>& terms) {
     return plus ? ieee_class::plus_inf : minus ? ieee_class::minus_inf : ieee_class::finite;
 }
 
-/// Makes an activation block meet dot's documented preconditions: q8_K's bsums must be the 16-value sums of
-/// its codes (format/q8_K.hpp). Other blocks have none.
-template <class Block>
-void satisfy_preconditions(Block&) {}
-void satisfy_preconditions(lowbit::q8_K::block& b) {
-    for (int g = 0; g < 16; ++g) {
-        int sum = 0;
-        for (int j = 0; j < 16; ++j) sum += b.qs[16 * g + j];
-        b.bsums[g].set(static_cast<std::int16_t>(sum));
-    }
-}
-
 template <class Fmt>
 void dot(lowbit_fuzz::input in, offsets at) {
     using wblock = typename Fmt::block;
@@ -85,7 +73,7 @@ void dot(lowbit_fuzz::input in, offsets at) {
         std::memcpy(w.data(), in.rest(), w.size());
         std::memcpy(a.data(), in.rest() + w.size(), a.size());
     }
-    for (std::size_t b = 0; b < nblocks; ++b) satisfy_preconditions(a.as<ablock>()[b]);
+    for (std::size_t b = 0; b < nblocks; ++b) lowbit_fuzz::satisfy_preconditions(a.as<ablock>()[b]);
     const float got = lowbit::dot(w.as<const wblock>(), a.as<const ablock>(), n);
     const float want = lowbit::dot(w.as<const wblock>(), a.as<const ablock>(), n, lowbit::scalar{});
 

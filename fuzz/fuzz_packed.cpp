@@ -1,6 +1,6 @@
 // fuzz_packed: the fuzzer's bytes become a plain weight matrix (any bit pattern: Inf/NaN and subnormal fp16
 // scales, every code and sub-block scale) and activation rows, for every format lowbit::pack supports, in
-// exact-size heap buffers at byte offsets 0..63.
+// exact-size heap buffers at byte offsets 0..63 (outputs: float offsets 0..3).
 //   - pack then unpack_row gives every plain block back byte for byte (the layouts lose no bit);
 //   - gemm on the packed matrix gives the plain matrix's floats bit for bit (or NaN for NaN), at batch 1 (the
 //     GEMV kernel), a few rows (the GEMM tiles) and arch::packing_batch rows (plain weights packed on the fly);
@@ -21,17 +21,6 @@ namespace {
 
 using lowbit_fuzz::exact_bytes;
 
-/// q8_K's bsums must be the 16-value sums of its codes (format/q8_K.hpp); other activation blocks have no rule.
-template <class Block>
-void satisfy_preconditions(Block&) {}
-void satisfy_preconditions(lowbit::q8_K::block& b) {
-    for (int g = 0; g < 16; ++g) {
-        int sum = 0;
-        for (int j = 0; j < 16; ++j) sum += b.qs[16 * g + j];
-        b.bsums[g].set(static_cast<std::int16_t>(sum));
-    }
-}
-
 template <class Fmt>
 void packed_products(lowbit_fuzz::input in, std::size_t offset, std::size_t rows, std::size_t batch) {
     using wblock = typename Fmt::block;
@@ -46,7 +35,7 @@ void packed_products(lowbit_fuzz::input in, std::size_t offset, std::size_t rows
     std::memcpy(w.data(), in.rest(), w.size());
     for (std::size_t c = 0; c < batch; ++c)
         std::memcpy(a.data() + c * nblocks * abytes, in.rest() + w.size() + c % given * nblocks * abytes, nblocks * abytes);
-    for (std::size_t b = 0; b < batch * nblocks; ++b) satisfy_preconditions(a.as<ablock>()[b]);
+    for (std::size_t b = 0; b < batch * nblocks; ++b) lowbit_fuzz::satisfy_preconditions(a.as<ablock>()[b]);
     const lowbit::const_qmatrix_view<Fmt> plain(w.data(), rows, cols);
     const lowbit::const_qmatrix_view<AFmt> x(a.data(), batch, cols);
 
@@ -59,10 +48,12 @@ void packed_products(lowbit_fuzz::input in, std::size_t offset, std::size_t rows
                             "%s: row %zu of %zu does not unpack to its plain blocks", Fmt::name(), r, rows);
     }
 
-    exact_bytes y_plain(batch * rows * sizeof(float), offset), y_packed(batch * rows * sizeof(float), offset);
+    const std::size_t float_offset = offset % 4 * sizeof(float);  // floats stay aligned
+    exact_bytes y_plain(batch * rows * sizeof(float), float_offset);
+    exact_bytes y_packed(batch * rows * sizeof(float), float_offset);
     lowbit::gemm(plain, x, lowbit::matrix_view<float>(y_plain.as<float>(), batch, rows));
     lowbit::gemm(packed, x, lowbit::matrix_view<float>(y_packed.as<float>(), batch, rows));
-    exact_bytes y_row(rows * sizeof(float), offset);
+    exact_bytes y_row(rows * sizeof(float), float_offset);
     for (std::size_t c = 0; c < batch; ++c) {
         lowbit::gemv(packed, x.row(c), y_row.as<float>());
         for (std::size_t r = 0; r < rows; ++r) {
