@@ -89,16 +89,16 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
     }
 }
 
-/// The batch from which plain weights are packed on the fly (when the backend's packed kernel is not the generic
-/// one above). Measured on Zen 4 (AVX-512 VNNI, 1 thread, 4096x4096): packing costs ~1.7 ns per K-format weight
-/// (~0.3 ns for the 32-value formats), and saves ~0.026 ns per weight and activation row for q4_K (the packed
-/// kernel at 2.3x the plain one), so K formats break even near batch 64 and gain ~2x at 512.
+/// The batch from which plain weights are packed on the fly. Measured on Zen 4 (AVX-512 VNNI, 1 thread,
+/// 4096x4096, batch 64): packing the 32-value formats costs ~0.3 ns per weight and their packed kernel is ~1.6x
+/// the plain one, so q4_0 gains ~1.2x at 64 (q8_0 breaks even). The K formats are not packed on the fly: their
+/// packer costs 2-5 ns per weight and their packed GEMM is only 0.8-1.4x the plain K kernel, so it never pays.
 constexpr std::size_t packing_batch = 64;
 
-/// True when Tag has a packed micro-kernel for WFmt (its panel is not the generic dot_panel).
+/// True when Tag has a packed micro-kernel for WFmt (its panel is not the generic dot_panel) worth packing for.
 template <class WFmt, class Tag>
 constexpr bool packs_on_the_fly() {
-    if constexpr (!packed_layout<WFmt>::supported) {
+    if constexpr (!packed_layout<WFmt>::supported || packed_layout<WFmt>::kquant) {
         return false;
     } else {
         using panel = decltype(make_panel(static_cast<const typename WFmt::block*>(nullptr),

@@ -185,6 +185,7 @@ struct zmm_ops {
     using vi = __m512i;
     using vf = __m512;
     static constexpr int rows = 16;
+    static constexpr int columns = 8;  // activation rows per GEMM tile: 8 fit 32 zmm registers (1.1-1.25x over 4)
     static LOWBIT_INLINE vi load(const unsigned char* p) noexcept { return _mm512_loadu_si512(p); }
     /// x86_impl::move_bits on 64 bytes.
     template <int From, int To, int Width>
