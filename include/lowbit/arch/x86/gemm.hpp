@@ -487,7 +487,7 @@ void kpacked_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t 
                     const vf dm = V::mul(V::load_half(pb + L::dmin + at), da);
                     v = V::add_f(v, V::fnmadd(dm, V::to_float(msum[c]), detail::rounded(term)));
                 } else {
-                    v = V::add_f(v, term);
+                    v = V::add_f(v, detail::rounded(term));  // unfused, as kdot_step
                 }
             }
         });

@@ -211,7 +211,7 @@ LOWBIT_INLINE void kdot_step(fbatch& acc, const Block* w, const q8_K::block* a, 
         const fbatch dm = fbatch::load_aligned(dmin) * d_a;
         acc += fbatch(_mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(reduce8(msum)), rounded(term)));
     } else {
-        acc += term;
+        acc += rounded(term);  // never fused into the add (-ffp-contract=fast): what the packed kernel adds
     }
 }
 
