@@ -319,7 +319,7 @@ TEST_CASE("gemm and gemv raise lowbit::error on bad shapes and null pointers", "
 TEMPLATE_LIST_TEST_CASE("plain weights at a batch of packing_batch or more (packed on the fly) give each row's gemv",
                         "[matmul][pack]", weight_formats) {
     using Fmt = TestType;
-    const std::size_t rows = GENERATE(16, 45), batch = lowbit::arch::packing_batch + 3;
+    const std::size_t rows = GENERATE(16, 45), batch = lowbit::arch::packing_batch<Fmt>() + 3;
     problem<Fmt> p(rows, batch, 3, static_cast<std::uint32_t>(rows + 7));
     std::vector<float> bias(rows);
     fill(bias.data(), rows, data_kind::normal, 8);

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "lowbit supports little-endian targets only: GGUF blocks are little-endian byte layouts"
@@ -149,6 +150,18 @@ LOWBIT_INLINE V rounded(V x) noexcept {
     x = v;
 #endif
     return x;
+}
+
+/// Calls f(std::integral_constant<int, c>{}) for c = 0 .. N - 1 in order, so that c can be an immediate (a
+/// shift count, a chunk offset) or index an array that must stay in registers (a loop over c would leave such
+/// an array in memory: GCC does not unroll loops whose body holds a lambda's inlined calls).
+template <class F, int... C>
+LOWBIT_INLINE void unroll(F&& f, std::integer_sequence<int, C...>) {
+    (f(std::integral_constant<int, C>{}), ...);
+}
+template <int N, class F>
+LOWBIT_INLINE void unroll(F&& f) {
+    unroll(f, std::make_integer_sequence<int, N>{});
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::detail

@@ -18,7 +18,8 @@
 ///
 /// Weights: a plain qmatrix_view (GGUF's row-major blocks, e.g. memory-mapped from a file), or for the fastest
 /// kernels a matrix repacked once by lowbit::pack / packed_matrix (packed.hpp; q8_0, q4_0 ... q5_1, q2_K ... q6_K).
-/// From a batch of arch::packing_batch rows, plain weights are packed panel by panel on the fly (core/matmul.hpp).
+/// From a batch of arch::packing_batch<Fmt>() rows (64; 256 for the K formats), plain weights are packed panel by
+/// panel on the fly (core/matmul.hpp).
 ///
 /// Shapes are checked and raise lowbit::error; y must not overlap x, W or the bias.
 #include "api.hpp"
@@ -136,7 +137,7 @@ void run_matmul(const WView& w, const_qmatrix_view<typename WView::format::activ
         // Plain weights at a large batch: packed panel by panel on the fly (core/matmul.hpp).
         constexpr bool can_pack =
             std::is_same<WView, const_qmatrix_view<Fmt>>::value && arch::packs_on_the_fly<Fmt, Backend>();
-        const bool packing = can_pack && xq.rows() >= arch::packing_batch;
+        const bool packing = can_pack && xq.rows() >= arch::packing_batch<Fmt>();
         for_row_ranges(exec, w.rows(), bytes_per_row, [&](std::size_t r0, std::size_t r1) {
             if constexpr (can_pack)
                 if (packing) return arch::gemm_rows_packing(w, r0, r1, panel, out, Backend{});

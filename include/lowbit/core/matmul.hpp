@@ -89,16 +89,20 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
     }
 }
 
-/// The batch from which plain weights are packed on the fly. Measured on Zen 4 (AVX-512 VNNI, 1 thread,
-/// 4096x4096, batch 64): packing the 32-value formats costs ~0.3 ns per weight and their packed kernel is ~1.6x
-/// the plain one, so q4_0 gains ~1.2x at 64 (q8_0 breaks even). The K formats are not packed on the fly: their
-/// packer costs 2-5 ns per weight and their packed GEMM is only 0.8-1.4x the plain K kernel, so it never pays.
-constexpr std::size_t packing_batch = 64;
+/// The batch from which plain weights of WFmt are packed on the fly. Measured on Zen 4 (AVX-512 VNNI, 1 thread,
+/// 4096x4096): packing the 32-value formats costs ~0.4 ns per weight and their packed kernel is ~1.6x the plain
+/// one, so q4_0 gains ~1.2x at 64 (q8_0 breaks even). The K packer costs 1.2-2.8 ns per weight (20-46 ms a
+/// matrix) against a packed GEMM 2.5-4x the plain K kernel (0.13-0.2 ms against 0.42-0.55 ms per batch row):
+/// it breaks even at 51 (q4_K) to 204 (q6_K) rows, so K formats are packed from 256.
+template <class WFmt>
+constexpr std::size_t packing_batch() {
+    return packed_layout<WFmt>::kquant ? 256 : 64;
+}
 
 /// True when Tag has a packed micro-kernel for WFmt (its panel is not the generic dot_panel) worth packing for.
 template <class WFmt, class Tag>
 constexpr bool packs_on_the_fly() {
-    if constexpr (!packed_layout<WFmt>::supported || packed_layout<WFmt>::kquant) {
+    if constexpr (!packed_layout<WFmt>::supported) {
         return false;
     } else {
         using panel = decltype(make_panel(static_cast<const typename WFmt::block*>(nullptr),

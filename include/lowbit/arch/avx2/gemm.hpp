@@ -52,7 +52,7 @@ void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const
 template <class WFmt, std::enable_if_t<packed_layout<WFmt>::kquant, int> = 0>
 void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
                const matmul_output& out, const avx2&) {
-    x86_impl::kpacked_rows<x86_impl::ymm_ops<x86_impl::maddubs_dot>>(w, r0, r1, p, out);
+    kpacked_impl::rows<x86_impl::ymm_ops<x86_impl::maddubs_dot>>(w, r0, r1, p.xq, out);
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -180,12 +180,13 @@ void packed_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c
     }
 }
 
-/// x86_impl::kpacked_rows' vector operations on zmm: a whole panel (16 rows) per vector, vpdpbusd as the int8 dot.
+/// kpacked_impl::rows' vector operations (arch/kpacked.hpp) on zmm: a whole panel (16 rows) per vector, vpdpbusd as the int8 dot.
 struct zmm_ops {
     using vi = __m512i;
     using vf = __m512;
     static constexpr int rows = 16;
     static constexpr int columns = 8;  // activation rows per GEMM tile: 8 fit 32 zmm registers (1.1-1.25x over 4)
+    static constexpr int block_lanes = 8;  // kdot_step's
     static LOWBIT_INLINE vi load(const unsigned char* p) noexcept { return _mm512_loadu_si512(p); }
     /// x86_impl::move_bits on 64 bytes.
     template <int From, int To, int Width>
@@ -197,12 +198,45 @@ struct zmm_ops {
     }
     static LOWBIT_INLINE vi bit_or(vi a, vi b) noexcept { return _mm512_or_si512(a, b); }
     static LOWBIT_INLINE vi bit_and(vi a, vi b) noexcept { return _mm512_and_si512(a, b); }
-    template <int N>
-    static LOWBIT_INLINE vi shift_right(vi a) noexcept { return _mm512_srli_epi32(a, N); }
     static LOWBIT_INLINE vi set1(std::int32_t v) noexcept { return _mm512_set1_epi32(v); }
     static LOWBIT_INLINE vi add(vi a, vi b) noexcept { return _mm512_add_epi32(a, b); }
+    static LOWBIT_INLINE vi sub(vi a, vi b) noexcept { return _mm512_sub_epi32(a, b); }
     static LOWBIT_INLINE vi mullo(vi a, vi b) noexcept { return _mm512_mullo_epi32(a, b); }
-    static LOWBIT_INLINE vi dot(vi acc, vi u, vi s) noexcept { return _mm512_dpbusd_epi32(acc, u, s); }
+    /// vpdpbusd / vpdpwssd with the activations' dword as an embedded broadcast ({1to16}): GCC 12 does not fold
+    /// a _mm512_set1_epi32 of a load into them, and the separate vpbroadcastd cost 1.2-1.4x in the K GEMM.
+    static LOWBIT_INLINE vi dot(vi acc, vi u, const void* s) noexcept {
+#if defined(LOWBIT_AVX512_EMULATE)
+        return _mm512_dpbusd_epi32(acc, u, broadcast32(s));
+#else
+        asm("vpdpbusd {%2%{1to16%}, %1, %0|%0, %1, %2%{1to16%}}" : "+v"(acc) : "v"(u), "m"(*static_cast<const dword*>(s)));
+        return acc;
+#endif
+    }
+    static LOWBIT_INLINE vi dot16(vi acc, vi w, const void* s) noexcept {
+#if defined(LOWBIT_AVX512_EMULATE)
+        return _mm512_dpwssd_epi32(acc, w, broadcast32(s));
+#else
+        asm("vpdpwssd {%2%{1to16%}, %1, %0|%0, %1, %2%{1to16%}}" : "+v"(acc) : "v"(w), "m"(*static_cast<const dword*>(s)));
+        return acc;
+#endif
+    }
+    struct dword {
+        unsigned char b[4];
+    };
+    static LOWBIT_INLINE vi broadcast32(const void* p) noexcept {
+        std::int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm512_set1_epi32(v);
+    }
+    template <bool Signed>
+    static LOWBIT_INLINE vi pair16(const unsigned char* lo, const unsigned char* hi) noexcept {
+        const __m128i l = _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo));
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi));
+        const __m256i pairs = _mm256_set_m128i(_mm_unpackhi_epi8(l, h), _mm_unpacklo_epi8(l, h));
+        return Signed ? _mm512_cvtepi8_epi16(pairs) : _mm512_cvtepu8_epi16(pairs);
+    }
+    template <int N>
+    static LOWBIT_INLINE vi shift_right16(vi a) noexcept { return _mm512_srli_epi16(a, N); }
     static LOWBIT_INLINE vi widen_u8(const unsigned char* p) noexcept {
         return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     }
@@ -217,8 +251,13 @@ struct zmm_ops {
     static LOWBIT_INLINE vf to_float(vi v) noexcept { return _mm512_cvtepi32_ps(v); }
     static LOWBIT_INLINE vf mul(vf a, vf b) noexcept { return _mm512_mul_ps(a, b); }
     static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return _mm512_add_ps(a, b); }
-    static LOWBIT_INLINE vf fnmadd(vf a, vf b, vf c) noexcept { return _mm512_fnmadd_ps(a, b, c); }
     static LOWBIT_INLINE void store_f(float* p, vf v) noexcept { _mm512_store_ps(p, v); }
+    static LOWBIT_INLINE vf min_term(vf t, vf dm, vf msum) noexcept { return _mm512_fnmadd_ps(dm, msum, t); }
+    static LOWBIT_INLINE vf sum_lanes(const vf (&l)[8]) noexcept {
+        return add_f(add_f(add_f(l[0], l[4]), add_f(l[1], l[5])), add_f(add_f(l[2], l[6]), add_f(l[3], l[7])));
+    }
+    template <std::size_t Bytes>
+    static LOWBIT_INLINE void prefetch(const unsigned char* p) noexcept { x86_impl::prefetch_ahead<Bytes>(p); }
 };
 
 }  // namespace avx512_impl
@@ -226,7 +265,7 @@ struct zmm_ops {
 template <class WFmt, std::enable_if_t<packed_layout<WFmt>::kquant, int> = 0>
 void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
                const matmul_output& out, const avx512_vnni&) {
-    x86_impl::kpacked_rows<avx512_impl::zmm_ops>(w, r0, r1, p, out);
+    kpacked_impl::rows<avx512_impl::zmm_ops>(w, r0, r1, p.xq, out);
 }
 
 /// Packed weights: one panel (16 rows) x 8, 4 or 1 activation rows per tile (GEMV: 1, prefetching).

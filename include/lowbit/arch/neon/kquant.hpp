@@ -206,7 +206,7 @@ inline float dot_kblocks(const Block* w, const q8_K::block* a, std::size_t nbloc
         if constexpr (traits::has_min)
             term = vsubq_f32(detail::rounded(term),
                              detail::rounded(vmulq_f32(vmulq_f32(vld1q_f32(dmin), d_a), vcvtq_f32_s32(lane_sums(msum)))));
-        acc = vaddq_f32(acc, term);
+        acc = vaddq_f32(acc, detail::rounded(term));  // never fused into the add: what the packed kernel adds
     }
     return vaddvq_f32(acc);
 }

@@ -18,16 +18,7 @@
 
 LOWBIT_NAMESPACE_BEGIN namespace arch { namespace x86_impl {
 
-/// Calls f(std::integral_constant<int, c>{}) for c = 0 .. N - 1 in order, so that c can be an immediate (a
-/// shift count, a chunk offset) or index an array that must stay in registers.
-template <class F, int... C>
-LOWBIT_INLINE void unroll(F&& f, std::integer_sequence<int, C...>) {
-    (f(std::integral_constant<int, C>{}), ...);
-}
-template <int N, class F>
-LOWBIT_INLINE void unroll(F&& f) {
-    unroll(f, std::make_integer_sequence<int, N>{});
-}
+using detail::unroll;
 
 using fbatch = xsimd::batch<float, xsimd::avx2>;
 

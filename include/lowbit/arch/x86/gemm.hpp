@@ -19,6 +19,7 @@
 /// one convert and one or two FMAs per 8 pairs. Formats with a zero point (code - Z) multiply unsigned codes
 /// and subtract Z * sum(a), which the panel precomputes.
 #include "../../core/matmul.hpp"
+#include "../kpacked.hpp"
 #include "../../core/scratch.hpp"
 #include "common.hpp"
 #include "int8_dot.hpp"
@@ -395,159 +396,42 @@ void kquant_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, con
     }
 }
 
-/// Packed K weights (packed.hpp's K layout): the integer sums and kdot_step's float step of every row, with the
-/// rows of a panel in vector lanes, so that outputs equal dot_blocks' (and kquant_rows') bit for bit. V is the
-/// vector width's operations: 8 rows per vector here (ymm_ops), 16 on AVX-512 (arch/avx512/gemm.hpp); a panel
-/// is 16 / V::rows parts.
-///
-/// Per part, super-block and activation row: part_s = -Z * bsum_s + the sub-block's code x activation products
-/// (the int8 dot, 4 codes per lane a step), isum = sum_s sc_s * part_s, msum = sum_s m_s * bsum_s: the reference's
-/// integers. kdot_step puts block b in lane b % 8 of its float accumulator and xsimd::hadd sums the lanes as
-/// ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)); here acc[b % 8] holds the same sums, one row per lane.
-template <class V, class WFmt, int Part, int G>
-LOWBIT_INLINE typename V::vi kpacked_group(const unsigned char* pb) noexcept {
-    using L = packed_layout<WFmt>;
-    constexpr int wl = L::low_plane_bits, nl = 8 / wl, at = Part * 4 * V::rows;
-    typename V::vi codes = V::template move_bits<wl * (G % nl), 0, wl>(V::load(pb + L::low_plane + 64 * (G / nl) + at));
-    if constexpr (L::high_plane_bits > 0) {
-        constexpr int wh = L::high_plane_bits, nh = 8 / wh;
-        codes = V::bit_or(codes, V::template move_bits<wh * (G % nh), wl, wh>(V::load(pb + L::high_plane + 64 * (G / nh) + at)));
-    }
-    return codes;
-}
-
-template <class V, class WFmt, int Part, int C>
-LOWBIT_INLINE void kpacked_block_sums(const unsigned char* pb, const q8_K::block* const (&a)[C], const int (&bsum)[C][16],
-                                      typename V::vi (&isum)[C], typename V::vi (&msum)[C]) noexcept {
-    using L = packed_layout<WFmt>;
-    using vi = typename V::vi;
-    constexpr int groups = static_cast<int>(L::sub_block) / 4, at = Part * V::rows;
-    for (int c = 0; c < C; ++c) isum[c] = msum[c] = V::set1(0);
-    unroll<static_cast<int>(L::sub_blocks)>([&](auto sub) {
-        constexpr int s = decltype(sub)::value;
-        vi sc, m = V::set1(0);
-        if constexpr (L::min_in_scale_byte) {
-            const vi both = V::widen_u8(pb + L::sc + 16 * s + at);
-            sc = V::bit_and(both, V::set1(15));
-            m = V::template shift_right<4>(both);
-        } else {
-            sc = L::signed_scales ? V::widen_s8(pb + L::sc + 16 * s + at) : V::widen_u8(pb + L::sc + 16 * s + at);
-            if constexpr (L::has_min) m = V::widen_u8(pb + L::m + 16 * s + at);
-        }
-        vi part[C];
-        for (int c = 0; c < C; ++c) part[c] = V::set1(-L::zero_point * bsum[c][s]);
-        unroll<groups>([&](auto group) {
-            constexpr int g = s * groups + decltype(group)::value;
-            const vi codes = kpacked_group<V, WFmt, Part, g>(pb);
-            for (int c = 0; c < C; ++c) {
-                std::int32_t act;
-                std::memcpy(&act, a[c]->qs + 4 * g, 4);
-                part[c] = V::dot(part[c], codes, V::set1(act));
-            }
-        });
-        for (int c = 0; c < C; ++c) {
-            isum[c] = V::add(isum[c], V::mullo(part[c], sc));
-            if constexpr (L::has_min) msum[c] = V::add(msum[c], V::mullo(m, V::set1(bsum[c][s])));
-        }
-    });
-}
-
-/// Panel pi times activation rows c0 .. c0+C-1, parts P0 .. P0+P-1 (V::rows rows each); outputs outside rows
-/// [r0, r1) are dropped. Stream: prefetch (GEMV).
-template <class V, class WFmt, int P0, int P, int C, bool Stream>
-void kpacked_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
-                  const kquant_panel& p, const matmul_output& out) {
-    using L = packed_layout<WFmt>;
-    using vf = typename V::vf;
-    vf acc[P][C][8];
-    for (auto& part : acc)
-        for (auto& column : part)
-            for (auto& v : column) v = V::zero_f();
-    for (std::size_t b = 0; b < w.blocks_per_row(); ++b) {
-        const unsigned char* pb = w.block(pi, b);
-        if constexpr (Stream) prefetch_ahead<L::bytes>(pb);
-        const q8_K::block* a[C];
-        int bsum[C][16];
-        for (int c = 0; c < C; ++c) {
-            a[c] = p.xq.row(c0 + c) + b;
-            for (std::size_t s = 0; s < L::sub_blocks; ++s)
-                bsum[c][s] = L::sub_block == 16 ? a[c]->bsums[s].value()
-                                                : a[c]->bsums[2 * s].value() + a[c]->bsums[2 * s + 1].value();
-        }
-        unroll<P>([&](auto part) {
-            constexpr int q = decltype(part)::value, at = (P0 + q) * 2 * V::rows;
-            typename V::vi isum[C], msum[C];
-            kpacked_block_sums<V, WFmt, P0 + q, C>(pb, a, bsum, isum, msum);
-            const vf dw = V::load_half(pb + L::d + at);
-            for (int c = 0; c < C; ++c) {
-                const vf da = V::set1_f(a[c]->d.value());
-                const vf term = V::mul(V::mul(dw, da), V::to_float(isum[c]));
-                vf& v = acc[q][c][b % 8];
-                if constexpr (L::has_min) {
-                    const vf dm = V::mul(V::load_half(pb + L::dmin + at), da);
-                    v = V::add_f(v, V::fnmadd(dm, V::to_float(msum[c]), detail::rounded(term)));
-                } else {
-                    v = V::add_f(v, detail::rounded(term));  // unfused, as kdot_step
-                }
-            }
-        });
-    }
-    for (int q = 0; q < P; ++q)
-        for (int c = 0; c < C; ++c) {
-            const auto& l = acc[q][c];
-            const vf sum = V::add_f(V::add_f(V::add_f(l[0], l[4]), V::add_f(l[1], l[5])),
-                                    V::add_f(V::add_f(l[2], l[6]), V::add_f(l[3], l[7])));
-            alignas(64) float lanes[V::rows];
-            V::store_f(lanes, sum);
-            for (int k = 0; k < V::rows; ++k) {
-                const std::size_t r = pi * L::rows + V::rows * (P0 + q) + static_cast<std::size_t>(k);
-                if (r >= r0 && r < r1) out.put(c0 + c, r, lanes[k]);
-            }
-        }
-}
-
-/// gemm_rows on K-packed weights: GEMV takes every part of a panel per pass (the weights read once, in order),
-/// GEMM one part x V::columns (then 4, then 1) activation rows per tile.
-template <class V, class WFmt>
-void kpacked_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
-                  const matmul_output& out) {
-    constexpr int parts = static_cast<int>(packed_layout<WFmt>::rows) / V::rows;
-    const std::size_t batch = p.xq.rows();
-    for (std::size_t pi = r0 / packed_layout<WFmt>::rows; pi * packed_layout<WFmt>::rows < r1; ++pi) {
-        if (batch == 1) {
-            kpacked_tile<V, WFmt, 0, parts, 1, true>(w, pi, 0, r0, r1, p, out);
-            continue;
-        }
-        unroll<parts>([&](auto part) {
-            constexpr int q = decltype(part)::value;
-            std::size_t c0 = 0;
-            for (; c0 + V::columns <= batch; c0 += V::columns)
-                kpacked_tile<V, WFmt, q, 1, V::columns, false>(w, pi, c0, r0, r1, p, out);
-            if constexpr (V::columns > 4)
-                for (; c0 + 4 <= batch; c0 += 4) kpacked_tile<V, WFmt, q, 1, 4, false>(w, pi, c0, r0, r1, p, out);
-            for (; c0 < batch; ++c0) kpacked_tile<V, WFmt, q, 1, 1, false>(w, pi, c0, r0, r1, p, out);
-        });
-    }
-}
-
-/// kpacked_rows' vector operations on ymm: 8 rows per vector, the int8 dot Dot.
+/// kpacked_impl::rows' vector operations (arch/kpacked.hpp) on ymm: 8 rows per vector, the int8 dot Dot.
 template <class Dot>
 struct ymm_ops {
     using vi = __m256i;
     using vf = __m256;
     static constexpr int rows = 8;
     static constexpr int columns = 4;  // activation rows per GEMM tile: 8 spill the 16 ymm registers (-25%)
+    static constexpr int block_lanes = 8;  // kdot_step's
     static LOWBIT_INLINE vi load(const unsigned char* p) noexcept { return load32(p); }
     template <int From, int To, int Width>
     static LOWBIT_INLINE vi move_bits(vi v) noexcept { return x86_impl::move_bits<From, To, Width>(v); }
     static LOWBIT_INLINE vi bit_or(vi a, vi b) noexcept { return _mm256_or_si256(a, b); }
     static LOWBIT_INLINE vi bit_and(vi a, vi b) noexcept { return _mm256_and_si256(a, b); }
-    template <int N>
-    static LOWBIT_INLINE vi shift_right(vi a) noexcept { return _mm256_srli_epi32(a, N); }
     static LOWBIT_INLINE vi set1(std::int32_t v) noexcept { return _mm256_set1_epi32(v); }
     static LOWBIT_INLINE vi add(vi a, vi b) noexcept { return _mm256_add_epi32(a, b); }
+    static LOWBIT_INLINE vi sub(vi a, vi b) noexcept { return _mm256_sub_epi32(a, b); }
     static LOWBIT_INLINE vi mullo(vi a, vi b) noexcept { return _mm256_mullo_epi32(a, b); }
-    static LOWBIT_INLINE vi dot(vi acc, vi u, vi s) noexcept { return Dot::dot(acc, u, s); }
+    static LOWBIT_INLINE vi dot(vi acc, vi u, const void* s) noexcept { return Dot::dot(acc, u, broadcast32(s)); }
+    /// acc + the two int16 x int16 products of each lane (vpmaddwd: exact for the bsum terms' operands).
+    static LOWBIT_INLINE vi dot16(vi acc, vi w, const void* s) noexcept {
+        return _mm256_add_epi32(acc, _mm256_madd_epi16(w, broadcast32(s)));
+    }
+    static LOWBIT_INLINE vi broadcast32(const void* p) noexcept {
+        std::int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm256_set1_epi32(v);
+    }
+    /// Lane r: bytes lo[r] and hi[r] as int16 (sign- or zero-extended), lo in the low half.
+    template <bool Signed>
+    static LOWBIT_INLINE vi pair16(const unsigned char* lo, const unsigned char* hi) noexcept {
+        const __m128i pairs = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(lo)),
+                                                _mm_loadl_epi64(reinterpret_cast<const __m128i*>(hi)));
+        return Signed ? _mm256_cvtepi8_epi16(pairs) : _mm256_cvtepu8_epi16(pairs);
+    }
+    template <int N>
+    static LOWBIT_INLINE vi shift_right16(vi a) noexcept { return _mm256_srli_epi16(a, N); }
     static LOWBIT_INLINE vi widen_u8(const unsigned char* p) noexcept {
         return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
     }
@@ -562,8 +446,15 @@ struct ymm_ops {
     static LOWBIT_INLINE vf to_float(vi v) noexcept { return _mm256_cvtepi32_ps(v); }
     static LOWBIT_INLINE vf mul(vf a, vf b) noexcept { return _mm256_mul_ps(a, b); }
     static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return _mm256_add_ps(a, b); }
-    static LOWBIT_INLINE vf fnmadd(vf a, vf b, vf c) noexcept { return _mm256_fnmadd_ps(a, b, c); }
     static LOWBIT_INLINE void store_f(float* p, vf v) noexcept { _mm256_store_ps(p, v); }
+    /// kdot_step's min term: one fused multiply-subtract from the rounded isum term.
+    static LOWBIT_INLINE vf min_term(vf t, vf dm, vf msum) noexcept { return _mm256_fnmadd_ps(dm, msum, t); }
+    /// xsimd::hadd's order over kdot_step's lanes.
+    static LOWBIT_INLINE vf sum_lanes(const vf (&l)[8]) noexcept {
+        return add_f(add_f(add_f(l[0], l[4]), add_f(l[1], l[5])), add_f(add_f(l[2], l[6]), add_f(l[3], l[7])));
+    }
+    template <std::size_t Bytes>
+    static LOWBIT_INLINE void prefetch(const unsigned char* p) noexcept { prefetch_ahead<Bytes>(p); }
 };
 
 }  // namespace x86_impl

@@ -1,0 +1,166 @@
+#pragma once
+/// \file arch/kpacked.hpp
+/// The micro-kernel of packed K weights (packed.hpp's K layout), written once against a vector-operations type V
+/// that each backend provides: ymm_ops (AVX2, AVX-VNNI; arch/x86/gemm.hpp), zmm_ops (AVX-512 VNNI;
+/// arch/avx512/gemm.hpp) and q_ops (NEON dotprod; arch/neon/gemm.hpp). Its outputs are that backend's
+/// dot_blocks values, bit for bit: the same integer sums and the same float steps in the same order.
+///
+/// Per part (V::rows rows of a 16-row panel), super-block and activation row, the reference's integers
+///   isum = sum_s sc_s * (dot_s - Z * bsum_s),  msum = sum_s m_s * bsum_s
+/// are formed rearranged (exact in int32): dot_s, the sub-block's code x activation products, takes the int8 dot
+/// (4 codes per lane a step); isum = sum_s sc_s * dot_s - Z * zsum. The bsum terms zsum = sum_s sc_s * bsum_s and
+/// msum take one int16 pair dot per two 16-value bsums, read straight from the activation block: lane r holds
+/// row r's scales (or mins) of the two sub-blocks those bsums cover, or a 32-value sub-block's min twice. The
+/// float step is the backend's dot_blocks step: block b goes to float lane b % V::block_lanes of its row, and
+/// V::sum_lanes adds the lanes in dot_blocks' order.
+///
+/// V provides (vi: int32 lanes, one row each; vf: float lanes):
+///   rows, columns (activation rows per GEMM tile), block_lanes
+///   load(p), move_bits<From, To, Width>(v) (per byte), bit_or, bit_and, set1, add, sub, mullo,
+///   dot(acc, u, p) (acc + the 4 products of each lane's u8 codes and the 4 int8 at p, the activations shared
+///   by every row), dot16(acc, w, p) (acc + the 2 products of each lane's int16 pair and the 2 int16 at p),
+///   pair16<Signed>(lo, hi) (lane r: int16 lo[r], int16 hi[r]), shift_right16<N>,
+///   widen_u8(p), widen_s8(p) (V::rows bytes to int32 lanes)
+///   zero_f, set1_f, load_half(p) (V::rows fp16), to_float, mul, add_f, store_f,
+///   min_term(t, dm, msum) (t - dm * msum, rounded as dot_blocks does), sum_lanes(acc), prefetch<Bytes>(p)
+#include "../core/matmul.hpp"
+#include "../format/q8_K.hpp"
+#include "../packed.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+LOWBIT_NAMESPACE_BEGIN namespace arch { namespace kpacked_impl {
+
+using detail::unroll;
+
+/// Group G (codes 4G .. 4G+3) of the V::rows rows of part Part, as unsigned bytes.
+template <class V, class WFmt, int Part, int G>
+LOWBIT_INLINE typename V::vi group_codes(const unsigned char* pb) noexcept {
+    using L = packed_layout<WFmt>;
+    constexpr int wl = L::low_plane_bits, nl = 8 / wl, at = Part * 4 * V::rows;
+    typename V::vi codes = V::template move_bits<wl * (G % nl), 0, wl>(V::load(pb + L::low_plane + 64 * (G / nl) + at));
+    if constexpr (L::high_plane_bits > 0) {
+        constexpr int wh = L::high_plane_bits, nh = 8 / wh;
+        codes = V::bit_or(codes, V::template move_bits<wh * (G % nh), wl, wh>(V::load(pb + L::high_plane + 64 * (G / nh) + at)));
+    }
+    return codes;
+}
+
+/// Lane r: the int16 pair weights of bsums 2K and 2K + 1 (see above).
+template <class V, class WFmt, int Part, int K>
+LOWBIT_INLINE typename V::vi bsum_weights(const unsigned char* pb) noexcept {
+    using L = packed_layout<WFmt>;
+    constexpr int at = Part * V::rows;
+    if constexpr (L::sub_block == 32) return V::template pair16<false>(pb + L::m + 16 * K + at, pb + L::m + 16 * K + at);
+    else if constexpr (L::min_in_scale_byte)
+        return V::template shift_right16<4>(V::template pair16<false>(pb + L::sc + 32 * K + at, pb + L::sc + 32 * K + 16 + at));
+    else return V::template pair16<L::signed_scales>(pb + L::sc + 32 * K + at, pb + L::sc + 32 * K + 16 + at);
+}
+
+/// isum and msum (see above) of one super-block, part Part, for C activation rows.
+template <class V, class WFmt, int Part, int C>
+LOWBIT_INLINE void block_sums(const unsigned char* pb, const q8_K::block* const (&a)[C], typename V::vi (&isum)[C],
+                              typename V::vi (&msum)[C]) noexcept {
+    using L = packed_layout<WFmt>;
+    using vi = typename V::vi;
+    static_assert(L::zero_point == 0 || !L::has_min, "one bsum term per format");
+    constexpr int groups = static_cast<int>(L::sub_block) / 4, at = Part * V::rows;
+    unroll<C>([&](auto c) { isum[c] = V::set1(0); });
+    unroll<static_cast<int>(L::sub_blocks)>([&](auto sub) {
+        constexpr int s = decltype(sub)::value;
+        vi sc;
+        if constexpr (L::min_in_scale_byte) sc = V::bit_and(V::widen_u8(pb + L::sc + 16 * s + at), V::set1(15));
+        else sc = L::signed_scales ? V::widen_s8(pb + L::sc + 16 * s + at) : V::widen_u8(pb + L::sc + 16 * s + at);
+        vi part[C];
+        unroll<C>([&](auto c) { part[c] = V::set1(0); });
+        unroll<groups>([&](auto group) {
+            constexpr int g = s * groups + decltype(group)::value;
+            const vi codes = group_codes<V, WFmt, Part, g>(pb);
+            unroll<C>([&](auto c) { part[c] = V::dot(part[c], codes, a[c]->qs + 4 * g); });
+        });
+        unroll<C>([&](auto c) { isum[c] = V::add(isum[c], V::mullo(part[c], sc)); });
+    });
+    if constexpr (L::zero_point != 0 || L::has_min) {
+        vi bsum_term[C];
+        unroll<C>([&](auto c) { bsum_term[c] = V::set1(0); });
+        unroll<8>([&](auto pair) {
+            constexpr int k = decltype(pair)::value;
+            const vi w = bsum_weights<V, WFmt, Part, k>(pb);
+            unroll<C>([&](auto c) { bsum_term[c] = V::dot16(bsum_term[c], w, &a[c]->bsums[2 * k]); });
+        });
+        unroll<C>([&](auto c) {
+            if constexpr (L::has_min) msum[c] = bsum_term[c];
+            else isum[c] = V::sub(isum[c], V::mullo(bsum_term[c], V::set1(L::zero_point)));
+        });
+    }
+}
+
+/// Panel pi times activation rows c0 .. c0+C-1, parts P0 .. P0+P-1; outputs outside rows [r0, r1) are dropped.
+/// Stream: prefetch (GEMV).
+template <class V, class WFmt, int P0, int P, int C, bool Stream>
+void tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
+          const const_qmatrix_view<q8_K>& xq, const matmul_output& out) {
+    using L = packed_layout<WFmt>;
+    using vf = typename V::vf;
+    constexpr std::size_t lanes = V::block_lanes;
+    vf acc[P][C][lanes];
+    for (auto& part : acc)
+        for (auto& column : part)
+            for (auto& v : column) v = V::zero_f();
+    for (std::size_t b = 0; b < w.blocks_per_row(); ++b) {
+        const unsigned char* pb = w.block(pi, b);
+        if constexpr (Stream) V::template prefetch<L::bytes>(pb);
+        const q8_K::block* a[C];
+        unroll<C>([&](auto c) { a[c] = xq.row(c0 + c) + b; });
+        unroll<P>([&](auto part) {
+            constexpr int q = decltype(part)::value, at = (P0 + q) * 2 * V::rows;
+            typename V::vi isum[C], msum[C];
+            block_sums<V, WFmt, P0 + q, C>(pb, a, isum, msum);
+            const vf dw = V::load_half(pb + L::d + at);
+            unroll<C>([&](auto c) {
+                const vf da = V::set1_f(a[c]->d.value());
+                const vf term = detail::rounded(V::mul(V::mul(dw, da), V::to_float(isum[c])));
+                vf& v = acc[q][c][b % lanes];
+                if constexpr (L::has_min)
+                    v = V::add_f(v, V::min_term(term, V::mul(V::load_half(pb + L::dmin + at), da), V::to_float(msum[c])));
+                else
+                    v = V::add_f(v, term);
+            });
+        });
+    }
+    for (int q = 0; q < P; ++q)
+        for (int c = 0; c < C; ++c) {
+            alignas(64) float sums[V::rows];
+            V::store_f(sums, V::sum_lanes(acc[q][c]));
+            for (int k = 0; k < V::rows; ++k) {
+                const std::size_t r = pi * L::rows + V::rows * (P0 + q) + static_cast<std::size_t>(k);
+                if (r >= r0 && r < r1) out.put(c0 + c, r, sums[k]);
+            }
+        }
+}
+
+/// gemm_rows on K-packed weights: GEMV takes every part of a panel per pass (the weights read once, in order),
+/// GEMM one part x V::columns (then 4, then 1) activation rows per tile.
+template <class V, class WFmt>
+void rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const const_qmatrix_view<q8_K>& xq,
+          const matmul_output& out) {
+    constexpr int parts = static_cast<int>(packed_layout<WFmt>::rows) / V::rows;
+    const std::size_t batch = xq.rows();
+    for (std::size_t pi = r0 / packed_layout<WFmt>::rows; pi * packed_layout<WFmt>::rows < r1; ++pi) {
+        if (batch == 1) {
+            tile<V, WFmt, 0, parts, 1, true>(w, pi, 0, r0, r1, xq, out);
+            continue;
+        }
+        unroll<parts>([&](auto part) {
+            constexpr int q = decltype(part)::value;
+            std::size_t c0 = 0;
+            for (; c0 + V::columns <= batch; c0 += V::columns) tile<V, WFmt, q, 1, V::columns, false>(w, pi, c0, r0, r1, xq, out);
+            if constexpr (V::columns > 4)
+                for (; c0 + 4 <= batch; c0 += 4) tile<V, WFmt, q, 1, 4, false>(w, pi, c0, r0, r1, xq, out);
+            for (; c0 < batch; ++c0) tile<V, WFmt, q, 1, 1, false>(w, pi, c0, r0, r1, xq, out);
+        });
+    }
+}
+
+}}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::kpacked_impl
