@@ -97,10 +97,7 @@ using weight_view_t = typename weights_traits<W>::view;
 /// arch/x86/gemm.hpp, which differs from dot_blocks by summation order only.
 template <class Fmt, class Backend>
 constexpr bool gemm_matches_dot() {
-    using panel = decltype(make_panel(static_cast<const typename Fmt::block*>(nullptr),
-                                      std::declval<const_qmatrix_view<typename Fmt::activation>>(), Backend{}));
-    return std::is_same<panel, arch::dot_panel<typename Fmt::activation>>::value ||
-           std::is_same<typename Fmt::activation, q8_K>::value;
+    return arch::generic_panel<Fmt, Backend>() || std::is_same<typename Fmt::activation, q8_K>::value;
 }
 
 /// gemv / gemm on the backend chosen at run time: the views and the executor cross to the chosen backend's kernel

@@ -99,16 +99,22 @@ constexpr std::size_t packing_batch() {
     return packed_layout<WFmt>::kquant ? 256 : 64;
 }
 
+/// The panel Tag's make_panel makes for WFmt's activations.
+template <class WFmt, class Tag>
+using panel_t = decltype(make_panel(static_cast<const typename WFmt::block*>(nullptr),
+                                    std::declval<const_qmatrix_view<typename WFmt::activation>>(), Tag{}));
+
+/// True when Tag multiplies WFmt through the generic dot_panel (one dot_blocks call per output).
+template <class WFmt, class Tag>
+constexpr bool generic_panel() {
+    return std::is_same<panel_t<WFmt, Tag>, dot_panel<typename WFmt::activation>>::value;
+}
+
 /// True when Tag has a packed micro-kernel for WFmt (its panel is not the generic dot_panel) worth packing for.
 template <class WFmt, class Tag>
 constexpr bool packs_on_the_fly() {
-    if constexpr (!packed_layout<WFmt>::supported) {
-        return false;
-    } else {
-        using panel = decltype(make_panel(static_cast<const typename WFmt::block*>(nullptr),
-                                          std::declval<const_qmatrix_view<typename WFmt::activation>>(), Tag{}));
-        return !std::is_same<panel, dot_panel<typename WFmt::activation>>::value;
-    }
+    if constexpr (!packed_layout<WFmt>::supported) return false;
+    else return !generic_panel<WFmt, Tag>();
 }
 
 /// Plain weights through the packed kernel: each 16-row panel of [r0, r1) (r0 a multiple of 16) is packed into a

@@ -91,6 +91,15 @@ inline simde__m512i extend_bytes(simde__m128i v) noexcept {
     return from_lanes<simde__m512i>(i);
 }
 
+// vpmovzxbw: 32 bytes -> 32 int16 lanes, zero-extended.
+inline simde__m512i cvtepu8_epi16(simde__m256i v) noexcept {
+    std::uint8_t b[32];
+    std::int16_t h[32];
+    simde_mm256_storeu_si256(b, v);
+    for (int k = 0; k < 32; ++k) h[k] = b[k];
+    return from_lanes<simde__m512i>(h);
+}
+
 }}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::avx512_impl
 
 #define _mm512_cvtepi32_ps(v) ::lowbit::arch::avx512_impl::cvtepi32_ps(v)
@@ -98,6 +107,7 @@ inline simde__m512i extend_bytes(simde__m128i v) noexcept {
 #define _mm512_cvtepi32_epi8(v) ::lowbit::arch::avx512_impl::cvtepi32_epi8(v)
 #define _mm512_cvtepu8_epi32(v) ::lowbit::arch::avx512_impl::extend_bytes<std::uint8_t>(v)
 #define _mm512_cvtepi8_epi32(v) ::lowbit::arch::avx512_impl::extend_bytes<std::int8_t>(v)
+#define _mm512_cvtepu8_epi16(v) ::lowbit::arch::avx512_impl::cvtepu8_epi16(v)
 
 #else  // native
 
