@@ -203,7 +203,7 @@ struct zmm_ops {
     static LOWBIT_INLINE vi sub(vi a, vi b) noexcept { return _mm512_sub_epi32(a, b); }
     static LOWBIT_INLINE vi mullo(vi a, vi b) noexcept { return _mm512_mullo_epi32(a, b); }
     /// vpdpbusd / vpdpwssd with the activations' dword as an embedded broadcast ({1to16}): GCC 12 does not fold
-    /// a _mm512_set1_epi32 of a load into them, and the separate vpbroadcastd cost 1.2-1.4x in the K GEMM.
+    /// a _mm512_set1_epi32 of a load into them (the separate vpbroadcastd cost ~8% in the q6_K GEMM).
     static LOWBIT_INLINE vi dot(vi acc, vi u, const void* s) noexcept {
 #if defined(LOWBIT_AVX512_EMULATE)
         return _mm512_dpbusd_epi32(acc, u, broadcast32(s));
@@ -253,9 +253,7 @@ struct zmm_ops {
     static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return _mm512_add_ps(a, b); }
     static LOWBIT_INLINE void store_f(float* p, vf v) noexcept { _mm512_store_ps(p, v); }
     static LOWBIT_INLINE vf min_term(vf t, vf dm, vf msum) noexcept { return _mm512_fnmadd_ps(dm, msum, t); }
-    static LOWBIT_INLINE vf sum_lanes(const vf (&l)[8]) noexcept {
-        return add_f(add_f(add_f(l[0], l[4]), add_f(l[1], l[5])), add_f(add_f(l[2], l[6]), add_f(l[3], l[7])));
-    }
+    static LOWBIT_INLINE vf sum_lanes(const vf (&l)[8]) noexcept { return x86_impl::sum_hadd_order<zmm_ops>(l); }
     template <std::size_t Bytes>
     static LOWBIT_INLINE void prefetch(const unsigned char* p) noexcept { x86_impl::prefetch_ahead<Bytes>(p); }
 };

@@ -396,6 +396,13 @@ void kquant_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, con
     }
 }
 
+/// kdot_step's 8 block lanes (one vector each) added in xsimd::hadd's order, ((l0 + l4) + (l1 + l5)) + ((l2 + l6) +
+/// (l3 + l7)): the K-packed kernels' sum_lanes on ymm and zmm.
+template <class V>
+LOWBIT_INLINE typename V::vf sum_hadd_order(const typename V::vf (&l)[8]) noexcept {
+    return V::add_f(V::add_f(V::add_f(l[0], l[4]), V::add_f(l[1], l[5])), V::add_f(V::add_f(l[2], l[6]), V::add_f(l[3], l[7])));
+}
+
 /// kpacked_impl::rows' vector operations (arch/kpacked.hpp) on ymm: 8 rows per vector, the int8 dot Dot.
 template <class Dot>
 struct ymm_ops {
@@ -449,10 +456,7 @@ struct ymm_ops {
     static LOWBIT_INLINE void store_f(float* p, vf v) noexcept { _mm256_store_ps(p, v); }
     /// kdot_step's min term: one fused multiply-subtract from the rounded isum term.
     static LOWBIT_INLINE vf min_term(vf t, vf dm, vf msum) noexcept { return _mm256_fnmadd_ps(dm, msum, t); }
-    /// xsimd::hadd's order over kdot_step's lanes.
-    static LOWBIT_INLINE vf sum_lanes(const vf (&l)[8]) noexcept {
-        return add_f(add_f(add_f(l[0], l[4]), add_f(l[1], l[5])), add_f(add_f(l[2], l[6]), add_f(l[3], l[7])));
-    }
+    static LOWBIT_INLINE vf sum_lanes(const vf (&l)[8]) noexcept { return sum_hadd_order<ymm_ops>(l); }
     template <std::size_t Bytes>
     static LOWBIT_INLINE void prefetch(const unsigned char* p) noexcept { prefetch_ahead<Bytes>(p); }
 };
