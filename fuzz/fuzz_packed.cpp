@@ -3,13 +3,13 @@
 // exact-size heap buffers at byte offsets 0..63 (outputs: float offsets 0..3).
 //   - pack then unpack_row gives every plain block back byte for byte (the layouts lose no bit);
 //   - gemm on the packed matrix gives the plain matrix's floats bit for bit (or NaN for NaN), at batch 1 (the
-//     GEMV kernel), a few rows (the GEMM tiles) and arch::packing_batch rows (plain weights packed on the fly);
+//     GEMV kernel), a few rows (the GEMM tiles) and arch::packing_batch<Fmt>() rows (plain weights packed on the fly);
 //   - each output row of a GEMM is the GEMV of that activation row, bit for bit.
 // ASan checks that no kernel reads or writes past its buffers (a packed matrix of 1..16 rows, padding rows
 // included, and outputs of exactly batch x rows floats).
 //
 // Input: byte 0 = the buffers' byte offset (bits 0..5), byte 1 = rows - 1 (bits 0..3) and the batch (bits 4..5:
-// 1, 2, 5 or packing_batch); the rest is the weight blocks, then one or two activation rows (repeated to fill
+// 1, 2, 5 or packing_batch<Fmt>()); the rest is the weight blocks, then one or two activation rows (repeated to fill
 // the batch).
 #include "fuzz_common.hpp"
 
@@ -22,11 +22,13 @@ namespace {
 using lowbit_fuzz::exact_bytes;
 
 template <class Fmt>
-void packed_products(lowbit_fuzz::input in, std::size_t offset, std::size_t rows, std::size_t batch) {
+void packed_products(lowbit_fuzz::input in, std::size_t offset, std::size_t rows, unsigned batch_choice) {
     using wblock = typename Fmt::block;
     using AFmt = typename Fmt::activation;
     using ablock = typename AFmt::block;
     constexpr std::size_t wbytes = Fmt::block_bytes, abytes = AFmt::block_bytes;
+    const std::size_t batches[] = {1, 2, 5, lowbit::arch::packing_batch<Fmt>()};
+    const std::size_t batch = batches[batch_choice];
     // Activation rows from the input: up to 2, repeated to fill the batch (so big batches fit -max_len).
     const std::size_t given = std::min<std::size_t>(batch, 2), per_block = rows * wbytes + given * abytes;
     const std::size_t nblocks = std::min<std::size_t>(in.remaining() / per_block, 4), cols = nblocks * Fmt::block_size;
@@ -73,11 +75,11 @@ void packed_products(lowbit_fuzz::input in, std::size_t offset, std::size_t rows
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     lowbit_fuzz::input in(data, size);
     const std::uint8_t b0 = in.byte(), b1 = in.byte();
-    const std::size_t batches[] = {1, 2, 5, lowbit::arch::packing_batch};
-    const std::size_t offset = b0 & 63u, rows = 1 + (b1 & 15u), batch = batches[b1 >> 4 & 3u];
+    const std::size_t offset = b0 & 63u, rows = 1 + (b1 & 15u);
+    const unsigned batch_choice = b1 >> 4 & 3u;
     lowbit_fuzz::for_each_type(lowbit::weight_formats{}, [&](auto tag) {
         using Fmt = typename decltype(tag)::type;
-        if constexpr (lowbit::packed_layout<Fmt>::supported) packed_products<Fmt>(in, offset, rows, batch);
+        if constexpr (lowbit::packed_layout<Fmt>::supported) packed_products<Fmt>(in, offset, rows, batch_choice);
     });
     return 0;
 }
