@@ -92,12 +92,13 @@ using weight_format_t = typename weights_traits<W>::format;
 template <class W>
 using weight_view_t = typename weights_traits<W>::view;
 
-/// True when Backend computes each gemm / gemv output for Fmt exactly as its dot_blocks does (the generic panel,
-/// and the K formats' kernels); false when a micro-kernel sums the blocks by the per-pair FMA sequence of
-/// arch/x86/gemm.hpp, which differs from dot_blocks by summation order only.
+/// True when Backend computes each gemm / gemv output for Fmt exactly as its dot_blocks does (panels that are
+/// dot_panels: the generic one and NEON's; and the K formats' kernels); false when a micro-kernel sums the blocks by
+/// the per-pair FMA sequence of arch/x86/gemm.hpp, which differs from dot_blocks by summation order only.
 template <class Fmt, class Backend>
 constexpr bool gemm_matches_dot() {
-    return arch::generic_panel<Fmt, Backend>() || std::is_same<typename Fmt::activation, q8_K>::value;
+    return std::is_base_of<arch::dot_panel<typename Fmt::activation>, arch::panel_t<Fmt, Backend>>::value ||
+           std::is_same<typename Fmt::activation, q8_K>::value;
 }
 
 /// gemv / gemm on the backend chosen at run time: the views and the executor cross to the chosen backend's kernel

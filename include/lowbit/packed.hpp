@@ -4,7 +4,7 @@
 /// Formats: q8_0, q4_0, q4_1, q5_0, q5_1 (the 32-value layout) and q2_K, q3_K, q4_K, q5_K, q6_K (the K layout).
 /// The plain layout stays valid everywhere; a packed matrix gives bit-identical products to the plain one on
 /// every backend (tests/test_matmul.cpp), only faster where a backend has a packed micro-kernel (AVX2, AVX-VNNI,
-/// AVX-512 VNNI; NEON dotprod / i8mm for the K layout). Elsewhere each row is unpacked and run by dot_blocks.
+/// AVX-512 VNNI, NEON dotprod / i8mm). Elsewhere each row is unpacked and run by dot_blocks.
 ///
 /// Why: a plain row-major matrix makes a multi-row kernel read one stream per row and gather each row's fp16
 /// scale separately, and its codes must be shuffled (transposed) before vpdpbusd can leave one row per lane.

@@ -158,8 +158,9 @@ LOWBIT_INLINE float32x4_t block_terms(const WBlock* w, const ABlock* a, std::siz
     }
     // Pairwise adds: {p0 p0 p1 p1 | p2 p2 p3 p3} -> one lane per block.
     const int32x4_t isum = vpaddq_s32(vpaddq_s32(part[0], part[1]), vpaddq_s32(part[2], part[3]));
-    float32x4_t term = vmulq_f32(vcvtq_f32_s32(isum), vmulq_f32(load_halves(dw), load_halves(da)));
-    if constexpr (has_min) term = vaddq_f32(term, vmulq_f32(load_halves(mw), load_halves(sa)));
+    // Fenced: -ffp-contract=fast must not fuse a product into the next add here and not in the packed kernel.
+    float32x4_t term = detail::rounded(vmulq_f32(vcvtq_f32_s32(isum), vmulq_f32(load_halves(dw), load_halves(da))));
+    if constexpr (has_min) term = vaddq_f32(term, detail::rounded(vmulq_f32(load_halves(mw), load_halves(sa))));
     return term;
 }
 

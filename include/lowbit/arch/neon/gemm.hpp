@@ -1,9 +1,13 @@
 #pragma once
 /// \file arch/neon/gemm.hpp
-/// NEON dotprod (and i8mm) micro-kernel of the packed K layouts: arch/kpacked.hpp's kernel on 128-bit vectors,
-/// 4 rows per vector (a 16-row panel is 4 parts), sdot as the int8 dot. Its float steps are dot_kblocks' (4 block
-/// lanes, each term rounded as the reference, lanes added pairwise), so packed products equal this backend's
-/// dot_blocks bit for bit. The 32-value formats' packed weights still go through core/matmul.hpp's row loop.
+/// NEON dotprod (and i8mm) micro-kernels of the packed layouts (packed.hpp), 4 rows per vector (a 16-row panel is
+/// 4 parts), sdot as the int8 dot:
+///   - the K layout: arch/kpacked.hpp's kernel on 128-bit vectors (q_ops);
+///   - the 32-value layout (q8_0, q4_0, q4_1, q5_0, q5_1): packed32_rows below.
+/// Both keep dot_blocks' float steps (block b in float lane b % 4 of its row, each term rounded as dot_blocks
+/// rounds it, the lanes added as vaddvq_f32 adds them), so every output equals this backend's dot_blocks bit for
+/// bit, plain or packed, GEMV or GEMM. The panel is a dot_panel of its own type, so that plain weights of these
+/// formats are packed on the fly from arch::packing_batch rows (core/matmul.hpp).
 #include "../kpacked.hpp"
 #include "common.hpp"
 
@@ -13,6 +17,8 @@ LOWBIT_NAMESPACE_BEGIN namespace arch {
 
 #if LOWBIT_HAVE_NEON_DOTPROD
 namespace neon_impl {
+
+using detail::unroll;
 
 /// kpacked_impl::rows' vector operations: int32x4_t lanes, one row each.
 struct q_ops {
@@ -92,12 +98,179 @@ struct q_ops {
     static LOWBIT_INLINE void prefetch(const unsigned char*) noexcept {}
 };
 
+/// An fp16 value in every lane (exact; a NaN is quieted, which its first product does anyway).
+LOWBIT_INLINE float32x4_t dup_half(half_bytes h) noexcept { return vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h.bits()))); }
+
+/// The activations, in a dot_panel type of NEON's own (see above).
+template <class AFmt>
+struct packing_panel : dot_panel<AFmt> {};
+
+/// Group G (codes 4G .. 4G+3) of rows 4 Part .. 4 Part + 3 of a packed 32-value block, as int8 code - Z (q8_0's
+/// stored code + 128 wraps back to its signed code).
+template <class WFmt, int Part, int G>
+LOWBIT_INLINE int8x16_t group_codes(const unsigned char* pb) noexcept {
+    using L = packed_layout<WFmt>;
+    constexpr std::size_t at = 16 * Part;
+    uint8x16_t codes;
+    if constexpr (L::bits == 8) {
+        codes = vld1q_u8(pb + L::qs + 64 * G + at);
+    } else {
+        const uint8x16_t chunk = vld1q_u8(pb + L::qs + 64 * (G % 4) + at);
+        codes = G < 4 ? vandq_u8(chunk, vdupq_n_u8(0x0F)) : vshrq_n_u8(chunk, 4);
+        if constexpr (L::bits == 5) {  // packed qh bit 8i + G -> bit 4 of byte i
+            const uint32x4_t qh = vreinterpretq_u32_u8(vld1q_u8(pb + L::qh + at));
+            uint32x4_t high;
+            if constexpr (G <= 4) high = vshlq_n_u32(qh, 4 - G);
+            else high = vshrq_n_u32(qh, G - 4);
+            codes = vorrq_u8(codes, vandq_u8(vreinterpretq_u8_u32(high), vdupq_n_u8(0x10)));
+        }
+    }
+    if constexpr (L::zero_point != 0) codes = vsubq_u8(codes, vdupq_n_u8(static_cast<std::uint8_t>(L::zero_point)));
+    return vreinterpretq_s8_u8(codes);
+}
+
+/// Exact block sums sum_i (code_i - Z) * a_i of rows 4 Part .. 4 Part + 3 with C activation blocks: one sdot per
+/// group and column, the column's 4 activations of the group picked by lane from one 16-byte load.
+template <class WFmt, int Part, int C, class ABlock>
+LOWBIT_INLINE void block_sums32(const unsigned char* pb, const ABlock* const (&a)[C], int32x4_t (&isum)[C]) noexcept {
+    int8x16_t x[C][2];
+    unroll<C>([&](auto c) {
+        x[c][0] = vld1q_s8(a[c]->qs);
+        x[c][1] = vld1q_s8(a[c]->qs + 16);
+        isum[c] = vdupq_n_s32(0);
+    });
+    unroll<8>([&](auto g) {
+        constexpr int G = decltype(g)::value;
+        const int8x16_t codes = group_codes<WFmt, Part, G>(pb);
+        unroll<C>([&](auto c) { isum[c] = vdotq_laneq_s32(isum[c], codes, x[c][G / 4], G % 4); });
+    });
+}
+
+#if LOWBIT_HAVE_NEON_I8MM
+/// The same sums with smmla (C even): groups g, g + 1 of rows 0-1 (and 2-3) of the part as a 2x8 matrix, times
+/// those 8 activations of columns c, c + 1; each 2x2 result {r0c0, r0c1, r1c0, r1c1} is unzipped into columns.
+/// Half the multiply instructions of block_sums32 (8 products per lane each, not 4).
+template <class WFmt, int Part, int C, class ABlock>
+LOWBIT_INLINE void block_sums32_mmla(const unsigned char* pb, const ABlock* const (&a)[C], int32x4_t (&isum)[C]) noexcept {
+    static_assert(C % 2 == 0, "columns in pairs");
+    int32x4_t rows01[C / 2], rows23[C / 2];
+    unroll<C / 2>([&](auto j) { rows01[j] = rows23[j] = vdupq_n_s32(0); });
+    unroll<4>([&](auto pair) {
+        constexpr int G = 2 * decltype(pair)::value;
+        const int32x4_t g0 = vreinterpretq_s32_s8(group_codes<WFmt, Part, G>(pb));
+        const int32x4_t g1 = vreinterpretq_s32_s8(group_codes<WFmt, Part, G + 1>(pb));
+        const int8x16_t w01 = vreinterpretq_s8_s32(vzip1q_s32(g0, g1)), w23 = vreinterpretq_s8_s32(vzip2q_s32(g0, g1));
+        unroll<C / 2>([&](auto j) {
+            const int8x16_t x = vcombine_s8(vld1_s8(a[2 * j]->qs + 4 * G), vld1_s8(a[2 * j + 1]->qs + 4 * G));
+            rows01[j] = vmmlaq_s32(rows01[j], w01, x);
+            rows23[j] = vmmlaq_s32(rows23[j], w23, x);
+        });
+    });
+    unroll<C / 2>([&](auto j) {
+        isum[2 * j] = vuzp1q_s32(rows01[j], rows23[j]);
+        isum[2 * j + 1] = vuzp2q_s32(rows01[j], rows23[j]);
+    });
+}
+#endif
+
+/// Panel pi times activation rows c0 .. c0+C-1, parts P0 .. P0+P-1; outputs outside rows [r0, r1) are dropped.
+/// dot_rows' order: the blocks four at a time, block b + l in lane l, each term rounded, then vaddvq's sum.
+/// Mmla: the integer sums by smmla (neon_i8mm), else by sdot.
+template <class WFmt, int P0, int P, int C, bool Mmla, class AFmt>
+void packed32_tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std::size_t r0, std::size_t r1,
+                   const const_qmatrix_view<AFmt>& xq, const matmul_output& out) {
+    using L = packed_layout<WFmt>;
+    float32x4_t acc[P][C][4];
+    for (auto& part : acc)
+        for (auto& column : part)
+            for (auto& v : column) v = vdupq_n_f32(0.0f);
+    const std::size_t nblocks = w.blocks_per_row();
+    for (std::size_t b0 = 0; b0 < nblocks; b0 += 4) {
+        unroll<4>([&](auto lane) {
+            constexpr int l = decltype(lane)::value;
+            const std::size_t b = b0 + l;
+            if (b >= nblocks) return;  // the tail lanes: dot_rows adds +0, which changes no sum that starts at +0
+            const unsigned char* pb = w.block(pi, b);
+            const typename AFmt::block* a[C];
+            unroll<C>([&](auto c) { a[c] = xq.row(c0 + c) + b; });
+            unroll<P>([&](auto part) {
+                constexpr int q = decltype(part)::value;
+                constexpr std::size_t at = 8 * (P0 + q);
+                int32x4_t isum[C];
+#if LOWBIT_HAVE_NEON_I8MM
+                if constexpr (Mmla) block_sums32_mmla<WFmt, P0 + q, C>(pb, a, isum);
+                else
+#endif
+                    block_sums32<WFmt, P0 + q, C>(pb, a, isum);
+                const float32x4_t dw = q_ops::load_half(pb + L::d + at);
+                unroll<C>([&](auto c) {
+                    const float32x4_t dd = vmulq_f32(dw, dup_half(a[c]->d));
+                    float32x4_t term = detail::rounded(vmulq_f32(vcvtq_f32_s32(isum[c]), dd));
+                    if constexpr (L::has_min)
+                        term = vaddq_f32(term, detail::rounded(vmulq_f32(q_ops::load_half(pb + L::m + at),
+                                                                         dup_half(a[c]->s))));
+                    acc[q][c][l] = vaddq_f32(acc[q][c][l], term);
+                });
+            });
+        });
+    }
+    for (int q = 0; q < P; ++q)
+        for (int c = 0; c < C; ++c) {
+            float sums[4];
+            vst1q_f32(sums, q_ops::sum_lanes(acc[q][c]));
+            for (int k = 0; k < 4; ++k) {
+                const std::size_t r = pi * L::rows + 4 * static_cast<std::size_t>(P0 + q) + static_cast<std::size_t>(k);
+                if (r >= r0 && r < r1) out.put(c0 + c, r, sums[k]);
+            }
+        }
+}
+
+/// gemm_rows on packed 32-value weights: GEMV takes the 4 parts of a panel per pass (the weights read once, in
+/// order), GEMM one part x 4 (then 1) activation rows per tile (16 accumulators: 4 lanes x 4 columns), the 4-column
+/// tiles by smmla where Mmla.
+template <bool Mmla, class WFmt, class AFmt>
+void packed32_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const const_qmatrix_view<AFmt>& xq,
+                   const matmul_output& out) {
+    constexpr std::size_t rows = packed_layout<WFmt>::rows;
+    const std::size_t batch = xq.rows();
+    for (std::size_t pi = r0 / rows; pi * rows < r1; ++pi) {
+        if (batch == 1) {
+            packed32_tile<WFmt, 0, 4, 1, false>(w, pi, 0, r0, r1, xq, out);
+            continue;
+        }
+        unroll<4>([&](auto part) {
+            constexpr int q = decltype(part)::value;
+            std::size_t c0 = 0;
+            for (; c0 + 4 <= batch; c0 += 4) packed32_tile<WFmt, q, 1, 4, Mmla>(w, pi, c0, r0, r1, xq, out);
+            for (; c0 < batch; ++c0) packed32_tile<WFmt, q, 1, 1, false>(w, pi, c0, r0, r1, xq, out);
+        });
+    }
+}
+
 }  // namespace neon_impl
+
+/// Every packable format on neon_dotprod and neon_i8mm: NEON's panel (plain weights at a large batch are packed on
+/// the fly; below that, the generic dot_panel loop).
+template <class WBlock, class Tag,
+          std::enable_if_t<packed_layout<typename WBlock::format>::supported && std::is_base_of<neon_dotprod, Tag>::value, int> = 0>
+neon_impl::packing_panel<typename WBlock::format::activation> make_panel(
+    const WBlock*, const_qmatrix_view<typename WBlock::format::activation> xq, const Tag&) {
+    return {{xq}};
+}
+
+/// Packed 32-value weights on neon_dotprod (sdot) and neon_i8mm (smmla for GEMM tiles).
+template <class WFmt, class Tag,
+          std::enable_if_t<packed_layout<WFmt>::supported && !packed_layout<WFmt>::kquant &&
+                               std::is_base_of<neon_dotprod, Tag>::value, int> = 0>
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
+               const neon_impl::packing_panel<typename WFmt::activation>& p, const matmul_output& out, const Tag&) {
+    neon_impl::packed32_rows<LOWBIT_HAVE_NEON_I8MM && std::is_base_of<neon_i8mm, Tag>::value>(w, r0, r1, p.xq, out);
+}
 
 /// Packed K weights on neon_dotprod and neon_i8mm.
 template <class WFmt, class Tag,
           std::enable_if_t<packed_layout<WFmt>::kquant && std::is_base_of<neon_dotprod, Tag>::value, int> = 0>
-void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const dot_panel<q8_K>& p,
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const neon_impl::packing_panel<q8_K>& p,
                const matmul_output& out, const Tag&) {
     kpacked_impl::rows<neon_impl::q_ops>(w, r0, r1, p.xq, out);
 }
