@@ -18,7 +18,7 @@
 ///
 /// Weights: a plain qmatrix_view (GGUF's row-major blocks, e.g. memory-mapped from a file), or for the fastest
 /// kernels a matrix repacked once by lowbit::pack / packed_matrix (packed.hpp; q8_0, q4_0 ... q5_1, q2_K ... q6_K).
-/// From a batch of arch::packing_batch<Fmt>() rows (64; 256 for the K formats), plain weights are packed panel by
+/// From a batch of arch::packing_batch<Fmt>() rows (64; 32 for the K formats), plain weights are packed panel by
 /// panel on the fly (core/matmul.hpp).
 ///
 /// Shapes are checked and raise lowbit::error; y must not overlap x, W or the bias.

@@ -199,24 +199,26 @@ struct kquant_block_rows {
     /// Plane of width W (code bits Bit ..) of row r from its 256 codes u, and back (the plane's fields ORed into u).
     template <int W, int Bit>
     static void put_plane(const unsigned char* u, std::size_t r, unsigned char* plane) noexcept {
-        constexpr int per_chunk = 8 / W, mask = (1 << W) - 1;
-        for (int j = 0; j < 8 * W; ++j)
-            for (int i = 0; i < 4; ++i) {
-                unsigned v = 0;
-                for (int t = 0; t < per_chunk; ++t)
-                    v |= static_cast<unsigned>(u[4 * (per_chunk * j + t) + i] >> Bit & mask) << (W * t);
-                plane[64 * j + 4 * r + static_cast<std::size_t>(i)] = static_cast<unsigned char>(v);
-            }
+        constexpr int per_chunk = 8 / W;
+        // A byte's plane bits, 4 bytes (codes 4g .. 4g+3) at a time: Bit + W <= 8, so no bit crosses a byte.
+        constexpr std::uint32_t mask = ((1u << W) - 1u) * 0x01010101u;
+        for (int j = 0; j < 8 * W; ++j) {
+            std::uint32_t v = 0;
+            for (int t = 0; t < per_chunk; ++t) v |= (load_u32(u + 4 * (per_chunk * j + t)) >> Bit & mask) << (W * t);
+            store_u32(plane + 64 * j + 4 * r, v);
+        }
     }
     template <int W, int Bit>
     static void get_plane(const unsigned char* plane, std::size_t r, unsigned char* u) noexcept {
-        constexpr int per_chunk = 8 / W, mask = (1 << W) - 1;
-        for (int j = 0; j < 8 * W; ++j)
-            for (int i = 0; i < 4; ++i) {
-                const unsigned v = plane[64 * j + 4 * r + static_cast<std::size_t>(i)];
-                for (int t = 0; t < per_chunk; ++t)
-                    u[4 * (per_chunk * j + t) + i] |= static_cast<unsigned char>((v >> (W * t) & mask) << Bit);
+        constexpr int per_chunk = 8 / W;
+        constexpr std::uint32_t mask = ((1u << W) - 1u) * 0x01010101u;
+        for (int j = 0; j < 8 * W; ++j) {
+            const std::uint32_t v = load_u32(plane + 64 * j + 4 * r);
+            for (int t = 0; t < per_chunk; ++t) {
+                unsigned char* at = u + 4 * (per_chunk * j + t);
+                store_u32(at, load_u32(at) | (v >> (W * t) & mask) << Bit);
             }
+        }
     }
     static void pack(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
         std::memcpy(to + L::d + 2 * r, &from.d, 2);
@@ -231,8 +233,8 @@ struct kquant_block_rows {
                 if constexpr (L::has_min) to[L::m + 16 * s + r] = static_cast<unsigned char>(m[s]);
             }
         }
-        unsigned char u[qk_k];
-        for (int i = 0; i < static_cast<int>(qk_k); ++i) u[i] = static_cast<unsigned char>(Fmt::code(from, i));
+        std::uint8_t u[qk_k] = {};
+        Fmt::codes(from, u);
         put_plane<L::low_plane_bits, 0>(u, r, to + L::low_plane);
         if constexpr (L::high_plane_bits > 0) put_plane<L::high_plane_bits, L::low_plane_bits>(u, r, to + L::high_plane);
     }

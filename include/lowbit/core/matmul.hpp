@@ -91,12 +91,12 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
 
 /// The batch from which plain weights of WFmt are packed on the fly. Measured on Zen 4 (AVX-512 VNNI, 1 thread,
 /// 4096x4096): packing the 32-value formats costs ~0.4 ns per weight and their packed kernel is ~1.6x the plain
-/// one, so q4_0 gains ~1.2x at 64 (q8_0 breaks even). The K packer costs 1.2-2.8 ns per weight (20-46 ms a
-/// matrix) against a packed GEMM 2.5-4x the plain K kernel (0.13-0.2 ms against 0.42-0.55 ms per batch row):
-/// it breaks even at 51 (q4_K) to 204 (q6_K) rows, so K formats are packed from 256.
+/// one, so q4_0 gains ~1.2x at 64 (q8_0 breaks even). Packing K panels on the fly costs 0.2-0.45 ns per weight
+/// (3.3-7.3 ms a 4096x4096 matrix) and saves 0.3-0.4 ms per batch row (packed kernel 0.11-0.15 ms against the
+/// plain K kernel's 0.41-0.53 ms): it breaks even at 9 (q2_K) to 20 (q5_K) rows, so K formats are packed from 32.
 template <class WFmt>
 constexpr std::size_t packing_batch() {
-    return packed_layout<WFmt>::kquant ? 256 : 64;
+    return packed_layout<WFmt>::kquant ? 32 : 64;
 }
 
 /// The panel Tag's make_panel makes for WFmt's activations.

@@ -49,6 +49,14 @@ struct bit_plane {
         const int g = i / (Span * per_byte), r = i % (Span * per_byte);
         return (bytes[Span * g + r % Span] >> (Width * (r / Span))) & mask;
     }
+    /// ORs every weight's field, shifted left by Shift, into u[0 .. qk_k - 1]: get for a whole block, run by run.
+    template <int Shift = 0>
+    static void or_all(const std::uint8_t* bytes, std::uint8_t* u) noexcept {
+        for (int g = 0; g < static_cast<int>(qk_k) / (Span * per_byte); ++g)
+            for (int k = 0; k < per_byte; ++k)
+                for (int r = 0; r < Span; ++r)
+                    u[Span * (per_byte * g + k) + r] |= static_cast<std::uint8_t>((bytes[Span * g + r] >> (Width * k) & mask) << Shift);
+    }
     /// ORs v into weight i's field: the bytes must start zeroed.
     static void put(std::uint8_t* bytes, int i, int v) noexcept {
         const int g = i / (Span * per_byte), r = i % (Span * per_byte);

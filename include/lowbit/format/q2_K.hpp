@@ -37,6 +37,8 @@ struct q2_K {
     static constexpr int code_bits = 2, sub_block = 16, zero_point = 0, scale_lo = 0, scale_hi = 15, min_hi = 15;
     static constexpr bool has_min = true;
     static int code(const block& b, int i) noexcept { return detail::bit_plane<2, 32>::get(b.qs, i); }
+    /// code(b, i) for every i, ORed into u (zeroed).
+    static void codes(const block& b, std::uint8_t* u) noexcept { detail::bit_plane<2, 32>::or_all(b.qs, u); }
     static void put_code(block& b, int i, int u) noexcept { detail::bit_plane<2, 32>::put(b.qs, i, u); }
     static void get_scales(const block& b, int* sc, int* m) noexcept {
         for (int s = 0; s < 16; ++s) {

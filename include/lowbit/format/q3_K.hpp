@@ -42,6 +42,11 @@ struct q3_K {
     static int code(const block& b, int i) noexcept {
         return detail::bit_plane<2, 32>::get(b.qs, i) | (detail::bit_plane<1, 32>::get(b.hmask, i) << 2);
     }
+    /// code(b, i) for every i, ORed into u (zeroed).
+    static void codes(const block& b, std::uint8_t* u) noexcept {
+        detail::bit_plane<2, 32>::or_all(b.qs, u);
+        detail::bit_plane<1, 32>::or_all<2>(b.hmask, u);
+    }
     static void put_code(block& b, int i, int u) noexcept {
         detail::bit_plane<2, 32>::put(b.qs, i, u);
         detail::bit_plane<1, 32>::put(b.hmask, i, u >> 2);

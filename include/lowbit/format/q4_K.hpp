@@ -50,6 +50,8 @@ struct q4_K {
     static constexpr int code_bits = 4, sub_block = 32, zero_point = 0, scale_lo = 0, scale_hi = 63, min_hi = 63;
     static constexpr bool has_min = true;
     static int code(const block& b, int i) noexcept { return detail::bit_plane<4, 32>::get(b.qs, i); }
+    /// code(b, i) for every i, ORed into u (zeroed).
+    static void codes(const block& b, std::uint8_t* u) noexcept { detail::bit_plane<4, 32>::or_all(b.qs, u); }
     static void put_code(block& b, int i, int u) noexcept { detail::bit_plane<4, 32>::put(b.qs, i, u); }
     static void get_scales(const block& b, int* sc, int* m) noexcept {
         detail::scales_6bit_pairs::unpack(b.scales, sc, m);

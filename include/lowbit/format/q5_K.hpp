@@ -41,6 +41,11 @@ struct q5_K {
     static int code(const block& b, int i) noexcept {
         return detail::bit_plane<4, 32>::get(b.qs, i) | detail::bit_plane<1, 32>::get(b.qh, i) << 4;
     }
+    /// code(b, i) for every i, ORed into u (zeroed).
+    static void codes(const block& b, std::uint8_t* u) noexcept {
+        detail::bit_plane<4, 32>::or_all(b.qs, u);
+        detail::bit_plane<1, 32>::or_all<4>(b.qh, u);
+    }
     static void put_code(block& b, int i, int u) noexcept {
         detail::bit_plane<4, 32>::put(b.qs, i, u);
         detail::bit_plane<1, 32>::put(b.qh, i, u >> 4);

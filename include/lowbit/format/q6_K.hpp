@@ -40,6 +40,11 @@ struct q6_K {
     static int code(const block& b, int i) noexcept {
         return detail::bit_plane<4, 64>::get(b.ql, i) | (detail::bit_plane<2, 32>::get(b.qh, i) << 4);
     }
+    /// code(b, i) for every i, ORed into u (zeroed).
+    static void codes(const block& b, std::uint8_t* u) noexcept {
+        detail::bit_plane<4, 64>::or_all(b.ql, u);
+        detail::bit_plane<2, 32>::or_all<4>(b.qh, u);
+    }
     static void put_code(block& b, int i, int u) noexcept {
         detail::bit_plane<4, 64>::put(b.ql, i, u);
         detail::bit_plane<2, 32>::put(b.qh, i, u >> 4);

@@ -37,6 +37,7 @@ struct kquant<Block, std::void_t<decltype(Block::format::sub_block)>> : std::tru
     static constexpr int scale_lo = format::scale_lo, scale_hi = format::scale_hi, min_hi = format::min_hi;
     static constexpr bool has_min = format::has_min;
     static int code(const block& b, int i) noexcept { return format::code(b, i); }
+    static void codes(const block& b, std::uint8_t* u) noexcept { format::codes(b, u); }
     static void put_code(block& b, int i, int u) noexcept { format::put_code(b, i, u); }
     static void get_scales(const block& b, int* sc, int* m) noexcept { format::get_scales(b, sc, m); }
     static void put_scales(const int* sc, const int* m, block& b) noexcept { format::put_scales(sc, m, b); }
@@ -179,8 +180,8 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
     for (std::size_t b = 0; b < nblocks; ++b, y += qk_k) {
         int sc[nsub], m[nsub] = {};
         traits::get_scales(x[b], sc, m);
-        std::uint8_t u[qk_k];
-        for (int i = 0; i < static_cast<int>(qk_k); ++i) u[i] = static_cast<std::uint8_t>(traits::code(x[b], i));
+        std::uint8_t u[qk_k] = {};
+        traits::codes(x[b], u);
         ref::dequantize_codes<Block>(load_half(x[b].d), ref::load_dmin(x[b]), sc, m, u, y);
     }
 }
