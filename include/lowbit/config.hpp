@@ -113,8 +113,12 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_INLINE inline __attribute__((always_inline))
+/// After a lambda's parameter list: GCC otherwise leaves a large unrolled body as a call, which spills every
+/// vector register live across it (all are caller-saved).
+#define LOWBIT_INLINE_LAMBDA __attribute__((always_inline))
 #else
 #define LOWBIT_INLINE inline
+#define LOWBIT_INLINE_LAMBDA
 #endif
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
@@ -124,7 +128,7 @@
 LOWBIT_NAMESPACE_BEGIN namespace detail {
 
 /// Returns x unchanged, but opaque to the optimizer: a product passed through it is rounded to float before
-/// any later addition. Stops -ffp-contract=fast (GCC's default in GNU mode) from fusing `a * b + c` into
+/// any later addition (and any value passed through it is computed at that point, not deferred). Stops -ffp-contract=fast (GCC's default in GNU mode) from fusing `a * b + c` into
 /// one FMA, which would change quantized bytes relative to the reference (and to GGUF's). The one fence of
 /// every backend: x is a float or a SIMD vector, held in a register, or one wider than this target's registers
 /// or a struct (SIMDe's emulated vectors), held in memory.

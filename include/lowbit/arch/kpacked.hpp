@@ -2,8 +2,8 @@
 /// \file arch/kpacked.hpp
 /// The micro-kernel of packed K weights (packed.hpp's K layout), written once against a vector-operations type V
 /// that each backend provides: ymm_ops (AVX2, AVX-VNNI; arch/x86/gemm.hpp), zmm_ops (AVX-512 VNNI;
-/// arch/avx512/gemm.hpp) and q_ops (NEON dotprod; arch/neon/gemm.hpp). Its outputs are that backend's
-/// dot_blocks values, bit for bit: the same integer sums and the same float steps in the same order.
+/// arch/avx512/gemm.hpp), q_ops (NEON dotprod) and mmla_ops (NEON i8mm; both arch/neon/gemm.hpp). Its outputs are
+/// that backend's dot_blocks values, bit for bit: the same integer sums and the same float steps in the same order.
 ///
 /// Per part (V::rows rows of a 16-row panel), super-block and activation row, the reference's integers
 ///   isum = sum_s sc_s * (dot_s - Z * bsum_s),  msum = sum_s m_s * bsum_s
@@ -23,12 +23,16 @@
 ///   widen_u8(p), widen_s8(p) (V::rows bytes to int32 lanes)
 ///   zero_f, set1_f, load_half(p) (V::rows fp16), to_float, mul, add_f, store_f,
 ///   min_term(t, dm, msum) (t - dm * msum, rounded as dot_blocks does), sum_lanes(acc), prefetch<Bytes>(p)
+/// and, optionally, code_sums<WFmt, Part, C>(pb, a, isum) for the C it accepts (SFINAE): the same integers as
+/// kpacked_impl::code_sums by other instructions (mmla_ops: smmla, for an even C).
 #include "../core/matmul.hpp"
 #include "../format/q8_K.hpp"
 #include "../packed.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
 LOWBIT_NAMESPACE_BEGIN namespace arch { namespace kpacked_impl {
 
@@ -58,6 +62,48 @@ LOWBIT_INLINE typename V::vi bsum_weights(const unsigned char* pb) noexcept {
     else return V::template pair16<L::signed_scales>(pb + L::sc + 32 * K + at, pb + L::sc + 32 * K + 16 + at);
 }
 
+/// Lane r: row r's scale of sub-block S.
+template <class V, class WFmt, int Part, int S>
+LOWBIT_INLINE typename V::vi sub_scales(const unsigned char* pb) noexcept {
+    using L = packed_layout<WFmt>;
+    constexpr int at = Part * V::rows;
+    if constexpr (L::min_in_scale_byte) return V::bit_and(V::widen_u8(pb + L::sc + 16 * S + at), V::set1(15));
+    else if constexpr (L::signed_scales) return V::widen_s8(pb + L::sc + 16 * S + at);
+    else return V::widen_u8(pb + L::sc + 16 * S + at);
+}
+
+/// sum_s sc_s * dot_s (see above) of one super-block, part Part, for C activation rows: one V::dot per group and
+/// activation row.
+template <class V, class WFmt, int Part, int C>
+LOWBIT_INLINE void code_sums(const unsigned char* pb, const q8_K::block* const (&a)[C], typename V::vi (&isum)[C]) noexcept {
+    using L = packed_layout<WFmt>;
+    using vi = typename V::vi;
+    constexpr int groups = static_cast<int>(L::sub_block) / 4;
+    unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA { isum[c] = V::set1(0); });
+    unroll<static_cast<int>(L::sub_blocks)>([&](auto sub) LOWBIT_INLINE_LAMBDA {
+        constexpr int s = decltype(sub)::value;
+        const vi sc = sub_scales<V, WFmt, Part, s>(pb);
+        vi part[C];
+        unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA { part[c] = V::set1(0); });
+        unroll<groups>([&](auto group) LOWBIT_INLINE_LAMBDA {
+            constexpr int g = s * groups + decltype(group)::value;
+            const vi codes = group_codes<V, WFmt, Part, g>(pb);
+            unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA { part[c] = V::dot(part[c], codes, a[c]->qs + 4 * g); });
+        });
+        // Fenced: isum computed here, else GCC keeps every sub-block's sums live to the block's end and spills them.
+        unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA { isum[c] = detail::rounded(V::add(isum[c], V::mullo(part[c], sc))); });
+    });
+}
+
+/// Whether V has a code_sums of its own for C activation rows, which block_sums then takes instead of the one above.
+template <class V, class WFmt, int Part, int C, class = void>
+struct own_code_sums : std::false_type {};
+template <class V, class WFmt, int Part, int C>
+struct own_code_sums<V, WFmt, Part, C,
+                     std::void_t<decltype(V::template code_sums<WFmt, Part, C>(
+                         nullptr, std::declval<const q8_K::block* const (&)[C]>(), std::declval<typename V::vi (&)[C]>()))>>
+    : std::true_type {};
+
 /// isum and msum (see above) of one super-block, part Part, for C activation rows.
 template <class V, class WFmt, int Part, int C>
 LOWBIT_INLINE void block_sums(const unsigned char* pb, const q8_K::block* const (&a)[C], typename V::vi (&isum)[C],
@@ -65,31 +111,17 @@ LOWBIT_INLINE void block_sums(const unsigned char* pb, const q8_K::block* const 
     using L = packed_layout<WFmt>;
     using vi = typename V::vi;
     static_assert(L::zero_point == 0 || !L::has_min, "one bsum term per format");
-    constexpr int groups = static_cast<int>(L::sub_block) / 4, at = Part * V::rows;
-    unroll<C>([&](auto c) { isum[c] = V::set1(0); });
-    unroll<static_cast<int>(L::sub_blocks)>([&](auto sub) {
-        constexpr int s = decltype(sub)::value;
-        vi sc;
-        if constexpr (L::min_in_scale_byte) sc = V::bit_and(V::widen_u8(pb + L::sc + 16 * s + at), V::set1(15));
-        else sc = L::signed_scales ? V::widen_s8(pb + L::sc + 16 * s + at) : V::widen_u8(pb + L::sc + 16 * s + at);
-        vi part[C];
-        unroll<C>([&](auto c) { part[c] = V::set1(0); });
-        unroll<groups>([&](auto group) {
-            constexpr int g = s * groups + decltype(group)::value;
-            const vi codes = group_codes<V, WFmt, Part, g>(pb);
-            unroll<C>([&](auto c) { part[c] = V::dot(part[c], codes, a[c]->qs + 4 * g); });
-        });
-        unroll<C>([&](auto c) { isum[c] = V::add(isum[c], V::mullo(part[c], sc)); });
-    });
+    if constexpr (own_code_sums<V, WFmt, Part, C>::value) V::template code_sums<WFmt, Part, C>(pb, a, isum);
+    else code_sums<V, WFmt, Part, C>(pb, a, isum);
     if constexpr (L::zero_point != 0 || L::has_min) {
         vi bsum_term[C];
-        unroll<C>([&](auto c) { bsum_term[c] = V::set1(0); });
-        unroll<8>([&](auto pair) {
+        unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA { bsum_term[c] = V::set1(0); });
+        unroll<8>([&](auto pair) LOWBIT_INLINE_LAMBDA {
             constexpr int k = decltype(pair)::value;
             const vi w = bsum_weights<V, WFmt, Part, k>(pb);
-            unroll<C>([&](auto c) { bsum_term[c] = V::dot16(bsum_term[c], w, &a[c]->bsums[2 * k]); });
+            unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA { bsum_term[c] = V::dot16(bsum_term[c], w, &a[c]->bsums[2 * k]); });
         });
-        unroll<C>([&](auto c) {
+        unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA {
             if constexpr (L::has_min) msum[c] = bsum_term[c];
             else isum[c] = V::sub(isum[c], V::mullo(bsum_term[c], V::set1(L::zero_point)));
         });
@@ -112,13 +144,13 @@ void tile(const const_packed_view<WFmt>& w, std::size_t pi, std::size_t c0, std:
         const unsigned char* pb = w.block(pi, b);
         if constexpr (Stream) V::template prefetch<L::bytes>(pb);
         const q8_K::block* a[C];
-        unroll<C>([&](auto c) { a[c] = xq.row(c0 + c) + b; });
-        unroll<P>([&](auto part) {
+        unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA { a[c] = xq.row(c0 + c) + b; });
+        unroll<P>([&](auto part) LOWBIT_INLINE_LAMBDA {
             constexpr int q = decltype(part)::value, at = (P0 + q) * 2 * V::rows;
             typename V::vi isum[C], msum[C];
             block_sums<V, WFmt, P0 + q, C>(pb, a, isum, msum);
             const vf dw = V::load_half(pb + L::d + at);
-            unroll<C>([&](auto c) {
+            unroll<C>([&](auto c) LOWBIT_INLINE_LAMBDA {
                 const vf da = V::set1_f(a[c]->d.value());
                 const vf term = detail::rounded(V::mul(V::mul(dw, da), V::to_float(isum[c])));
                 vf& v = acc[q][c][b % lanes];
@@ -152,7 +184,7 @@ void rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, cons
             tile<V, WFmt, 0, parts, 1, true>(w, pi, 0, r0, r1, xq, out);
             continue;
         }
-        unroll<parts>([&](auto part) {
+        unroll<parts>([&](auto part) LOWBIT_INLINE_LAMBDA {
             constexpr int q = decltype(part)::value;
             std::size_t c0 = 0;
             for (; c0 + V::columns <= batch; c0 += V::columns) tile<V, WFmt, q, 1, V::columns, false>(w, pi, c0, r0, r1, xq, out);

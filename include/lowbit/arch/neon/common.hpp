@@ -30,6 +30,15 @@ using if_weight_codes = std::enable_if_t<codes<Block>::value && !std::is_same<Bl
 /// Lane i holds 1 << (i % 8): tests or sets bit i of a little-endian bit mask spread one bit per byte.
 alignas(16) inline constexpr std::uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
 
+/// Keeps the compiler from moving memory accesses across this point; emits nothing. GCC's pre-RA scheduler (on by
+/// default for AArch64) hoists the loads of a long unrolled kernel's later steps and spills what they loaded; a
+/// fence per step keeps each step's loads in it.
+LOWBIT_INLINE void step_fence() noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __asm__ volatile("" ::: "memory");
+#endif
+}
+
 /// 32 floats as eight vectors, in index order.
 struct floats32 {
     float32x4_t v[8];

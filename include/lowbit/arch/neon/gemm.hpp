@@ -1,8 +1,8 @@
 #pragma once
 /// \file arch/neon/gemm.hpp
 /// NEON dotprod (and i8mm) micro-kernels of the packed layouts (packed.hpp), 4 rows per vector (a 16-row panel is
-/// 4 parts), sdot as the int8 dot:
-///   - the K layout: arch/kpacked.hpp's kernel on 128-bit vectors (q_ops);
+/// 4 parts), sdot as the int8 dot, and on neon_i8mm smmla for GEMM tiles of an even number of activation rows:
+///   - the K layout: arch/kpacked.hpp's kernel on 128-bit vectors (q_ops; mmla_ops on i8mm);
 ///   - the 32-value layout (q8_0, q4_0, q4_1, q5_0, q5_1): packed32_rows below.
 /// Both keep dot_blocks' float steps (block b in float lane b % 4 of its row, each term rounded as dot_blocks
 /// rounds it, the lanes added as vaddvq_f32 adds them), so every output equals this backend's dot_blocks bit for
@@ -147,30 +147,85 @@ LOWBIT_INLINE void block_sums32(const unsigned char* pb, const ABlock* const (&a
 }
 
 #if LOWBIT_HAVE_NEON_I8MM
-/// The same sums with smmla (C even): groups g, g + 1 of rows 0-1 (and 2-3) of the part as a 2x8 matrix, times
-/// those 8 activations of columns c, c + 1; each 2x2 result {r0c0, r0c1, r1c0, r1c1} is unzipped into columns.
-/// Half the multiply instructions of block_sums32 (8 products per lane each, not 4).
+/// smmla over groups G .. G + 3 (g[k]: group G + k, lane r: row r's 4 codes as int8), added into the 2x2 tiles
+/// {r0c0, r0c1, r1c0, r1c1} of rows 0-1 (rows01) and 2-3 (rows23) and columns 2j, 2j + 1: groups G + 2i, G + 2i + 1
+/// of two rows as a 2x8 matrix, times those 8 activations of the two columns (zipped from one 16-byte load each).
+template <int C, class ABlock>
+LOWBIT_INLINE void mmla_quad(const int32x4_t (&g)[4], const ABlock* const (&a)[C], int G, int32x4_t (&rows01)[C / 2],
+                             int32x4_t (&rows23)[C / 2]) noexcept {
+    unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA {
+        const int64x2_t x0 = vreinterpretq_s64_s8(vld1q_s8(a[2 * j]->qs + 4 * G));
+        const int64x2_t x1 = vreinterpretq_s64_s8(vld1q_s8(a[2 * j + 1]->qs + 4 * G));
+        unroll<2>([&](auto i) LOWBIT_INLINE_LAMBDA {
+            const int8x16_t x = vreinterpretq_s8_s64(i == 0 ? vzip1q_s64(x0, x1) : vzip2q_s64(x0, x1));
+            rows01[j] = vmmlaq_s32(rows01[j], vreinterpretq_s8_s32(vzip1q_s32(g[2 * i], g[2 * i + 1])), x);
+            rows23[j] = vmmlaq_s32(rows23[j], vreinterpretq_s8_s32(vzip2q_s32(g[2 * i], g[2 * i + 1])), x);
+        });
+    });
+}
+
+/// The 2x2 tiles of mmla_quad to one vector per column (lane r: row r).
+template <int C>
+LOWBIT_INLINE void tile_columns(const int32x4_t (&rows01)[C / 2], const int32x4_t (&rows23)[C / 2],
+                                int32x4_t (&isum)[C]) noexcept {
+    unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA {
+        isum[2 * j] = vuzp1q_s32(rows01[j], rows23[j]);
+        isum[2 * j + 1] = vuzp2q_s32(rows01[j], rows23[j]);
+    });
+}
+
+/// The same sums with smmla (C even): half the multiply instructions of block_sums32 (8 products per lane each,
+/// not 4).
 template <class WFmt, int Part, int C, class ABlock>
 LOWBIT_INLINE void block_sums32_mmla(const unsigned char* pb, const ABlock* const (&a)[C], int32x4_t (&isum)[C]) noexcept {
     static_assert(C % 2 == 0, "columns in pairs");
     int32x4_t rows01[C / 2], rows23[C / 2];
     unroll<C / 2>([&](auto j) { rows01[j] = rows23[j] = vdupq_n_s32(0); });
-    unroll<4>([&](auto pair) {
-        constexpr int G = 2 * decltype(pair)::value;
-        const int32x4_t g0 = vreinterpretq_s32_s8(group_codes<WFmt, Part, G>(pb));
-        const int32x4_t g1 = vreinterpretq_s32_s8(group_codes<WFmt, Part, G + 1>(pb));
-        const int8x16_t w01 = vreinterpretq_s8_s32(vzip1q_s32(g0, g1)), w23 = vreinterpretq_s8_s32(vzip2q_s32(g0, g1));
-        unroll<C / 2>([&](auto j) {
-            const int8x16_t x = vcombine_s8(vld1_s8(a[2 * j]->qs + 4 * G), vld1_s8(a[2 * j + 1]->qs + 4 * G));
-            rows01[j] = vmmlaq_s32(rows01[j], w01, x);
-            rows23[j] = vmmlaq_s32(rows23[j], w23, x);
-        });
+    unroll<2>([&](auto quad) {
+        constexpr int G = 4 * decltype(quad)::value;
+        const int32x4_t g[4] = {vreinterpretq_s32_s8(group_codes<WFmt, Part, G>(pb)),
+                                vreinterpretq_s32_s8(group_codes<WFmt, Part, G + 1>(pb)),
+                                vreinterpretq_s32_s8(group_codes<WFmt, Part, G + 2>(pb)),
+                                vreinterpretq_s32_s8(group_codes<WFmt, Part, G + 3>(pb))};
+        mmla_quad<C>(g, a, G, rows01, rows23);
     });
-    unroll<C / 2>([&](auto j) {
-        isum[2 * j] = vuzp1q_s32(rows01[j], rows23[j]);
-        isum[2 * j + 1] = vuzp2q_s32(rows01[j], rows23[j]);
-    });
+    tile_columns<C>(rows01, rows23, isum);
 }
+
+/// q_ops with smmla for kpacked_impl's sub-block sums of an even number of activation rows (GEMM tiles; GEMV and
+/// odd tails keep sdot). Codes are at most 63, so smmla (int8 x int8) reads them exactly, and the step is
+/// block_sums32_mmla's. The 2x2 tiles stay in that form through the super-block: each sub-block's sums are scaled
+/// by its scales laid out to match ({sc0, sc0, sc1, sc1}, {sc2, sc2, sc3, sc3}), and unzipped once at the end.
+struct mmla_ops : q_ops {
+    template <class WFmt, int Part, int C, std::enable_if_t<C % 2 == 0, int> = 0>
+    static LOWBIT_INLINE void code_sums(const unsigned char* pb, const q8_K::block* const (&a)[C], vi (&isum)[C]) noexcept {
+        using L = packed_layout<WFmt>;
+        constexpr int groups = static_cast<int>(L::sub_block) / 4;
+        vi sums01[C / 2], sums23[C / 2];
+        unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA { sums01[j] = sums23[j] = vdupq_n_s32(0); });
+        unroll<static_cast<int>(L::sub_blocks)>([&](auto sub) LOWBIT_INLINE_LAMBDA {
+            constexpr int s = decltype(sub)::value;
+            step_fence();  // without it GCC 12 spills: 2-5x the stack accesses in an 8-column tile
+            vi rows01[C / 2], rows23[C / 2];
+            unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA { rows01[j] = rows23[j] = vdupq_n_s32(0); });
+            unroll<groups / 4>([&](auto quad) LOWBIT_INLINE_LAMBDA {
+                constexpr int G = s * groups + 4 * decltype(quad)::value;
+                const vi g[4] = {kpacked_impl::group_codes<q_ops, WFmt, Part, G>(pb),
+                                 kpacked_impl::group_codes<q_ops, WFmt, Part, G + 1>(pb),
+                                 kpacked_impl::group_codes<q_ops, WFmt, Part, G + 2>(pb),
+                                 kpacked_impl::group_codes<q_ops, WFmt, Part, G + 3>(pb)};
+                mmla_quad<C>(g, a, G, rows01, rows23);
+            });
+            const vi sc = kpacked_impl::sub_scales<q_ops, WFmt, Part, s>(pb);
+            const vi sc01 = vzip1q_s32(sc, sc), sc23 = vzip2q_s32(sc, sc);
+            unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA {
+                sums01[j] = vmlaq_s32(sums01[j], rows01[j], sc01);
+                sums23[j] = vmlaq_s32(sums23[j], rows23[j], sc23);
+            });
+        });
+        tile_columns<C>(sums01, sums23, isum);
+    }
+};
 #endif
 
 /// Panel pi times activation rows c0 .. c0+C-1, parts P0 .. P0+P-1; outputs outside rows [r0, r1) are dropped.
@@ -267,12 +322,16 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
     neon_impl::packed32_rows<LOWBIT_HAVE_NEON_I8MM && std::is_base_of<neon_i8mm, Tag>::value>(w, r0, r1, p.xq, out);
 }
 
-/// Packed K weights on neon_dotprod and neon_i8mm.
+/// Packed K weights on neon_dotprod (sdot) and neon_i8mm (smmla for GEMM tiles of an even number of columns).
 template <class WFmt, class Tag,
           std::enable_if_t<packed_layout<WFmt>::kquant && std::is_base_of<neon_dotprod, Tag>::value, int> = 0>
 void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const neon_impl::packing_panel<q8_K>& p,
                const matmul_output& out, const Tag&) {
-    kpacked_impl::rows<neon_impl::q_ops>(w, r0, r1, p.xq, out);
+#if LOWBIT_HAVE_NEON_I8MM
+    if constexpr (std::is_base_of<neon_i8mm, Tag>::value) kpacked_impl::rows<neon_impl::mmla_ops>(w, r0, r1, p.xq, out);
+    else
+#endif
+        kpacked_impl::rows<neon_impl::q_ops>(w, r0, r1, p.xq, out);
 }
 #endif
 
