@@ -4,7 +4,8 @@
 # MODE golden: `lowbit quantize` / `dequantize` reproduce every gguf golden file in DATA_DIR byte for byte;
 #      --method and --importance, and `lowbit error`'s statistics (those of quantize + dequantize);
 #      errors: every bad input gives its exit status and message, and leaves no output file behind;
-#      stream: rows longer than the tool's 4 MiB buffers, NaN reported by row, and bounded memory on a large input.
+#      stream: rows longer than the tool's 4 MiB buffers, NaN reported by row, and bounded memory on a large input;
+#      inspect: `lowbit inspect` on the GGUF files of DATA_DIR/gguf/ (tools/golden/gen_gguf.py), and on bad ones.
 # LOWBIT_COMMAND may start with an emulator (qemu-aarch64 ... path/to/lowbit). --no-memory-limit skips the
 # `ulimit -v` check, which sanitizers and emulators (huge virtual reservations) cannot run under.
 set -euo pipefail
@@ -191,6 +192,45 @@ stream)
       fail "256 MiB through quantize and dequantize under a 64 MiB limit failed"
     [[ $(cat size.txt) == 268435456 ]] || fail "256 MiB through quantize and dequantize gave $(cat size.txt) bytes"
   fi
+  ;;
+
+inspect)
+  model=$data/gguf/tiny_llama.gguf
+  "${lowbit[@]}" inspect "$model" >inspect.txt
+  # "key value" lines: the metadata summary, a tensor, a type's totals, the totals, and the KV cache of 2 x 1 layer
+  # x 2 KV heads x 64 / 4 values x 256 tokens = 16384 values at 2, 34/32 and 18/32 bytes each.
+  while read -r key want; do
+    [[ $(awk -v key="$key" '$1 == key {$1 = ""; sub(/^ +/, ""); gsub(/ +/, " "); print}' inspect.txt) == "$want" ]] ||
+      fail "inspect: $key is not '$want': $(cat inspect.txt)"
+  done <<'END'
+gguf_version 3
+general.architecture llama
+general.name tiny llama
+llama.context_length 256
+llama.block_count 1
+llama.attention.head_count_kv 2
+blk.0.ffn_gate_exps.weight q8_0 64 x 3 x 5 1020
+q6_K 1 4352 3570 6.5625
+tensors 8
+weights 14208
+bits_per_weight 7.4223
+weight_memory 13182 (0.01 MiB)
+kv_context 256
+kv_cache_f16 32768 (0.03 MiB)
+kv_cache_q8_0 17408 (0.02 MiB)
+kv_cache_q4_0 9216 (0.01 MiB)
+END
+  "${lowbit[@]}" inspect --context 4096 "$model" | grep -Eq "^kv_cache_q8_0 +278528 " || fail "inspect --context 4096"
+  "${lowbit[@]}" inspect "$data/gguf/all_types.gguf" >all_types.txt
+  grep -Eq "^iq2_xxs +1 +256 +66 " all_types.txt || fail "inspect: iq2_xxs totals: $(cat all_types.txt)"
+  grep -q "^kv_cache  *unknown: needs" all_types.txt || fail "inspect: no KV keys: $(cat all_types.txt)"
+  head -c 1000 "$model" >truncated.gguf
+  expect 1 "lowbit: gguf: metadata 'test.nested' at offset 997: array length (8 bytes) runs past the end of the file" \
+    inspect truncated.gguf
+  expect 1 "gguf: cannot read 'missing.gguf'" inspect missing.gguf
+  expect 2 "--context: '0' is not a positive number of tokens" inspect "$model" --context 0
+  expect 2 "expected FILE.gguf path" inspect
+  expect 2 "'inspect' takes no --format" inspect "$model" --format q4_0
   ;;
 
 *)

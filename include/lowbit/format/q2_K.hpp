@@ -29,6 +29,8 @@ struct q2_K {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q2_K"; }
+    /// ggml's type id: a GGUF tensor of type 10 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 10;
     /// False if a stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d) && is_finite_half(b.dmin); }
 

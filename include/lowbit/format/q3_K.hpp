@@ -32,6 +32,8 @@ struct q3_K {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q3_K"; }
+    /// ggml's type id: a GGUF tensor of type 11 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 11;
     /// False if the stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d); }
 

@@ -24,6 +24,8 @@ struct q4_1 {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q4_1"; }
+    /// ggml's type id: a GGUF tensor of type 3 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 3;
     /// The codec: weight i = d * (code_i - zero_point) + m, code_i in 0..15 (a nibble of qs).
     static constexpr int code_bits = 4, zero_point = 0;
     static constexpr bool has_min = true;

@@ -42,6 +42,8 @@ struct q4_K {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q4_K"; }
+    /// ggml's type id: a GGUF tensor of type 12 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 12;
     /// False if a stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d) && is_finite_half(b.dmin); }
 

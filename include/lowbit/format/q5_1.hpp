@@ -24,6 +24,8 @@ struct q5_1 {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q5_1"; }
+    /// ggml's type id: a GGUF tensor of type 7 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 7;
     /// The codec: weight i = d * (code_i - zero_point) + m, code_i in 0..31 (a nibble of qs, the fifth bit in qh).
     static constexpr int code_bits = 5, zero_point = 0;
     static constexpr bool has_min = true;

@@ -30,6 +30,8 @@ struct q6_K {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q6_K"; }
+    /// ggml's type id: a GGUF tensor of type 14 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 14;
     /// False if the stored super-block scale overflowed to Inf (or is NaN).
     static bool finite_scales(const block& b) noexcept { return is_finite_half(b.d); }
 

@@ -25,6 +25,8 @@ struct q8_1 {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q8_1"; }
+    /// ggml's type id: a GGUF tensor of type 9 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 9;
     /// The codec: weight i = d * (code_i - zero_point), code_i in -128..127 (signed bytes; s is not a min).
     static constexpr int code_bits = 8, zero_point = 0;
     static constexpr bool has_min = false;

@@ -40,6 +40,8 @@ struct q8_K {
     static constexpr std::size_t block_bytes = sizeof(block);
     static constexpr double bits_per_weight = 8.0 * block_bytes / block_size;
     static constexpr const char* name() noexcept { return "q8_K"; }
+    /// ggml's type id: a GGUF tensor of type 15 holds these blocks.
+    static constexpr std::uint32_t ggml_type = 15;
     /// False if the float scale is Inf or NaN.
     static bool finite_scales(const block& b) noexcept { return (float_to_bits(b.d.value()) & 0x7F800000u) != 0x7F800000u; }
 
