@@ -168,7 +168,7 @@ T load(const unsigned char* p) noexcept {
     return v;
 }
 
-inline std::string to_string(std::uint64_t v) { return std::to_string(v); }
+using lowbit::detail::to_string;
 
 /// `text` for a message: control bytes escaped, at most 80 bytes.
 inline std::string printable(std::string_view text) {

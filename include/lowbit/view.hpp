@@ -20,7 +20,8 @@ struct is_eigen_dense<M, std::void_t<decltype(M::IsRowMajor), decltype(std::decl
                                      decltype(std::declval<M&>().outerStride()),
                                      decltype(std::declval<M&>().innerStride())>> : std::true_type {};
 
-inline std::string to_string(std::size_t v) { return std::to_string(v); }
+/// A count or offset for an error message (64-bit: GGUF's are, whatever size_t is).
+inline std::string to_string(unsigned long long v) { return std::to_string(v); }
 }  // namespace detail
 
 /// A rows x cols float matrix, row r starting at data + r * row_stride (row_stride in elements, >= cols).
