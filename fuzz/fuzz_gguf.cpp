@@ -3,12 +3,16 @@
 //     finding (libFuzzer's copy of the input is an exact-size heap block: ASan sees any read past it);
 //   - on success every metadata value is read (arrays walked to the bottom), every tensor's data lies inside the
 //     input at the file's alignment, and the first and last rows of every viewable tensor are dequantized into an
-//     exact-size buffer through visit.
+//     exact-size buffer through visit;
+//   - gguf::writer copies the file (metadata and tensors, as lowbit requantize does) into a buffer that parses again
+//     to the same keys, values, tensors and data, unless the writer refuses it with lowbit::error (a name ggml
+//     could not hold).
 // Seeds: fuzz/corpus/fuzz_gguf/ (the files of tests/data/gguf/ that fit in scripts/fuzz.sh's -max_len).
 #include "fuzz_common.hpp"
 
 #include <lowbit/gguf.hpp>
 
+#include <cstring>
 #include <vector>
 
 /// What read_all sums up, kept where the optimizer cannot drop the reads that produce it.
@@ -69,6 +73,43 @@ void check_tensor(const gguf::file& f, const gguf::tensor& t) {
     }
 }
 
+/// Copies f through gguf::writer into memory and checks that the copy reads back the same.
+void check_copy(const gguf::file& f) {
+    gguf::writer w;
+    w.copy_metadata(f);
+    std::uint64_t data_bytes = 0;
+    try {
+        for (const gguf::tensor& t : f.tensors()) {
+            w.add_tensor(t.name, t.type->id, {t.ne.begin(), t.ne.begin() + t.n_dims});
+            data_bytes += t.bytes + f.alignment();
+        }
+    } catch (const lowbit::error&) {
+        return;  // refused by the writer's stricter rules
+    }
+    if (data_bytes > 4 * f.size() + 4096) return;  // tensors sharing their data: a copy would be larger
+    std::vector<unsigned char> copy = w.header();
+    for (std::size_t i = 0; i < f.tensors().size(); ++i) {
+        const gguf::tensor& t = f.tensors()[i];
+        copy.insert(copy.end(), t.data, t.data + t.bytes);
+        copy.resize((copy.size() + f.alignment() - 1) / f.alignment() * f.alignment());
+    }
+    const gguf::file g(copy.data(), copy.size());
+    LOWBIT_FUZZ_REQUIRE(g.metadata().size() == f.metadata().size() && g.tensors().size() == f.tensors().size() &&
+                            g.alignment() == f.alignment(),
+                        "the copy has other counts");
+    for (std::size_t i = 0; i < f.metadata().size(); ++i)
+        LOWBIT_FUZZ_REQUIRE(g.metadata()[i].key() == f.metadata()[i].key() &&
+                                g.metadata()[i].type() == f.metadata()[i].type() &&
+                                read_all(g.metadata()[i]) == read_all(f.metadata()[i]),
+                            "metadata %zu differs in the copy", i);
+    for (std::size_t i = 0; i < f.tensors().size(); ++i) {
+        const gguf::tensor &a = f.tensors()[i], &b = g.tensors()[i];
+        LOWBIT_FUZZ_REQUIRE(a.name == b.name && a.type == b.type && a.ne == b.ne && a.n_dims == b.n_dims &&
+                                a.bytes == b.bytes && std::memcmp(a.data, b.data, a.bytes) == 0,
+                            "tensor %zu differs in the copy", i);
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -84,6 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_tensor(f, t);
         }
         fuzz_gguf_checksum += sum;
+        check_copy(f);
     } catch (const lowbit::error&) {
         // A refused file: what the reader must do with bad input.
     }

@@ -5,7 +5,12 @@
 #      --method and --importance, and `lowbit error`'s statistics (those of quantize + dequantize);
 #      errors: every bad input gives its exit status and message, and leaves no output file behind;
 #      stream: rows longer than the tool's 4 MiB buffers, NaN reported by row, and bounded memory on a large input;
-#      inspect: `lowbit inspect` on the GGUF files of DATA_DIR/gguf/ (tools/golden/gen_gguf.py), and on bad ones.
+#      inspect: `lowbit inspect` on the GGUF files of DATA_DIR/gguf/ (tools/golden/gen_gguf.py), and on bad ones;
+#      requantize: `lowbit requantize`'s choice of format per tensor (pure types, llama.cpp's mixes, fallbacks), the
+#        same bytes for any thread count, kept tensors and metadata byte for byte, and its errors;
+#      bench_model: `lowbit bench-model` reports every figure, and its errors;
+#      gguf_python: files written by requantize, read by the `gguf` Python package (tests/gguf_readback.py) in a
+#        virtual environment made once under WORK/.. with the pinned versions of tools/golden/requirements.txt.
 # LOWBIT_COMMAND may start with an emulator (qemu-aarch64 ... path/to/lowbit). --no-memory-limit skips the
 # `ulimit -v` check, which sanitizers and emulators (huge virtual reservations) cannot run under.
 set -euo pipefail
@@ -231,6 +236,113 @@ END
   expect 2 "--context: '0' is not a positive number of tokens" inspect "$model" --context 0
   expect 2 "expected FILE.gguf path" inspect
   expect 2 "'inspect' takes no --format" inspect "$model" --format q4_0
+  ;;
+
+requantize)
+  model=$data/gguf/mix_llama.gguf
+  # types FILE: "name type" per tensor, from inspect's table.
+  types() { "${lowbit[@]}" inspect "$1" | awk '/^# tensor/ {on = 1; next} on && NF == 0 {exit} on {print $1, $2}'; }
+  # Q4_K_M on 16 layers with 8 heads per 2 KV heads: attn_v and ffn_down of layers 0 1 4 7 10 13 14 15 (llama.cpp's
+  # use_more_bits) get q6_K, the other attn_v q5_K (GQA >= 4); ffn_down rows of 96 values are not whole K blocks:
+  # q6_K falls back to q8_0, q4_K to q5_0. output q6_K; token embeddings, norms and rows of 40 values kept.
+  "${lowbit[@]}" requantize "$model" q4_K_M.gguf --type Q4_K_M >stdout.txt 2>progress.txt ||
+    fail "requantize Q4_K_M: $(cat progress.txt)"
+  grep -Eq "^tensors +113 converted, 19 kept" stdout.txt || fail "requantize Q4_K_M summary: $(cat stdout.txt)"
+  grep -q "^\[  5/132\] blk.0.attn_v.weight  *f16  *-> q6_K" progress.txt || fail "requantize progress: $(cat progress.txt)"
+  types q4_K_M.gguf >q4_K_M.txt
+  for i in $(seq 0 15); do
+    more=q5_K down=q5_0
+    case $i in 0 | 1 | 4 | 7 | 10 | 13 | 14 | 15) more=q6_K down=q8_0 ;; esac
+    printf '%s\n' "blk.$i.attn_norm.weight f32" "blk.$i.attn_q.weight q4_K" "blk.$i.attn_k.weight q4_K" \
+      "blk.$i.attn_v.weight $more" "blk.$i.attn_output.weight q4_K" "blk.$i.ffn_gate.weight q4_K" \
+      "blk.$i.ffn_up.weight q4_K" "blk.$i.ffn_down.weight $down"
+  done >expected.txt
+  printf '%s\n' "token_embd.weight f32" "extra.odd.weight f32" "output_norm.weight f32" "output.weight q6_K" >>expected.txt
+  [[ $(sort q4_K_M.txt) == $(sort expected.txt) ]] || fail "Q4_K_M types: $(diff <(sort expected.txt) <(sort q4_K_M.txt))"
+  "${lowbit[@]}" inspect q4_K_M.gguf | grep -Eq "^general.name +mix llama$" || fail "requantize lost general.name"
+
+  # Q3_K_M: attn_v q5_K in the first 2 layers, q4_K after; ffn_down q5_K in the first 16th (q5_1: 96 values),
+  # q4_K (q5_0) after; attn_output q4_K; the rest q3_K.
+  "${lowbit[@]}" requantize "$model" q3_K_M.gguf --type q3_k_m 2>/dev/null >/dev/null || fail "requantize Q3_K_M"
+  types q3_K_M.gguf >q3_K_M.txt
+  for want in "blk.0.attn_v.weight q5_K" "blk.1.attn_v.weight q5_K" "blk.2.attn_v.weight q4_K" \
+    "blk.0.ffn_down.weight q5_1" "blk.1.ffn_down.weight q5_0" "blk.9.attn_output.weight q4_K" \
+    "blk.9.attn_q.weight q3_K" "output.weight q6_K" "token_embd.weight f32"; do
+    grep -qx "$want" q3_K_M.txt || fail "Q3_K_M: no '$want': $(cat q3_K_M.txt)"
+  done
+
+  # A pure type: every matrix in it, output and (asked for) the token embeddings too, on 1 thread and 2: the same
+  # bytes. --method search is another quantizer: other bytes, same types.
+  "${lowbit[@]}" requantize "$model" q4_0_t1.gguf --type q4_0 --embeddings --threads 1 2>/dev/null >/dev/null ||
+    fail "requantize q4_0"
+  "${lowbit[@]}" requantize "$model" q4_0_t2.gguf --type Q4_0 --embeddings --threads=2 2>/dev/null >/dev/null
+  cmp -s q4_0_t1.gguf q4_0_t2.gguf || fail "requantize: 1 and 2 threads wrote different files"
+  types q4_0_t1.gguf >q4_0.txt
+  for want in "token_embd.weight q4_0" "blk.3.ffn_down.weight q4_0" "output.weight q4_0" "extra.odd.weight f32"; do
+    grep -qx "$want" q4_0.txt || fail "q4_0: no '$want': $(cat q4_0.txt)"
+  done
+  "${lowbit[@]}" requantize "$model" q4_0_search.gguf --type q4_0 --embeddings --method search 2>/dev/null >/dev/null
+  [[ $(types q4_0_search.gguf) == $(cat q4_0.txt) ]] || fail "--method search: other types"
+  cmp -s q4_0_t1.gguf q4_0_search.gguf && fail "--method search wrote rtn's bytes"
+  # A file already in the type is copied as it is, tensor for tensor.
+  "${lowbit[@]}" requantize q4_0_t1.gguf again.gguf --type q4_0 --embeddings 2>/dev/null >/dev/null
+  cmp -s <(tail -c 40000 q4_0_t1.gguf) <(tail -c 40000 again.gguf) || fail "requantize q4_0 -> q4_0 changed data"
+
+  expect 2 "missing --type TYPE" requantize "$model" out.gguf
+  expect 2 "unknown --type 'q4_K_X' (weight formats: q8_0, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, q4_K, q3_K, q2_K; mixes: Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M)" \
+    requantize "$model" out.gguf --type q4_K_X
+  expect 2 "--type q8_K is an activation format, not a weight format" requantize "$model" out.gguf --type q8_K
+  expect 2 "--method gptq needs calibration activations" requantize "$model" out.gguf --type q4_0 --method gptq
+  expect 2 "'requantize' takes no --importance" requantize "$model" out.gguf --type q4_0 --importance x
+  expect 2 "--embeddings takes no value" requantize "$model" out.gguf --type q4_0 --embeddings=1
+  expect 2 "IN.gguf and OUT.gguf are the same file" requantize q4_0_t1.gguf ./q4_0_t1.gguf --type q4_0
+  expect 2 "expected IN.gguf and OUT.gguf paths" requantize "$model" --type q4_0
+  expect 1 "gguf: cannot read 'missing.gguf'" requantize missing.gguf out.gguf --type q4_0
+  # tiny_llama's K tensors hold random block bytes: values past fp16's range, which q5_1 cannot scale.
+  expect 1 "tensor 'blk.0.ffn_up.weight', row 0: quantize_row(q5_1)" \
+    requantize "$data/gguf/tiny_llama.gguf" out.gguf --type q5_1
+  [[ -e out.gguf ]] && fail "a failed requantize left out.gguf behind"
+  expect 1 "cannot open '/nonexistent/out.gguf' for writing" requantize "$model" /nonexistent/out.gguf --type q4_0
+  ;;
+
+bench_model)
+  "${lowbit[@]}" requantize "$data/gguf/mix_llama.gguf" model.gguf --type Q4_K_M 2>/dev/null >/dev/null
+  "${lowbit[@]}" bench-model model.gguf --threads 2 --batch 4 --seconds 0.05 >bench.txt || fail "bench-model"
+  # 16 layers x 7 matrices and output.weight; the token embeddings are looked up, not multiplied.
+  grep -Eq "^timed +113 tensors, 54784 weights" bench.txt || fail "bench-model: timed tensors: $(cat bench.txt)"
+  grep -Eq "^not_timed +1 weight tensors in f32" bench.txt || fail "bench-model: extra.odd (f32) not reported"
+  grep -Eq "^backend +.*, 2 threads$" bench.txt || fail "bench-model: threads: $(cat bench.txt)"
+  for key in read_bandwidth ms_per_token weights_read ms_per_batch throughput; do
+    grep -Eq "^$key +[0-9]*[1-9][0-9]*\.?[0-9]* " bench.txt || grep -Eq "^$key +0\.[0-9]*[1-9]" bench.txt ||
+      fail "bench-model: no positive $key: $(cat bench.txt)"
+  done
+  [[ $(grep -c "^tokens_per_s " bench.txt) == 2 ]] || fail "bench-model: tokens_per_s of generation and prompt"
+  grep -Eq "^layout +plain " bench.txt || fail "bench-model: layout: $(cat bench.txt)"
+  "${lowbit[@]}" bench-model model.gguf --threads 1 --batch 2 --seconds 0.02 --packed >packed.txt ||
+    fail "bench-model --packed"
+  grep -Eq "^layout +packed " packed.txt || fail "bench-model --packed: layout: $(cat packed.txt)"
+  # Packed panels are 16 rows: these matrices of 2 rows are read as 16.
+  grep -Eq "^timed +113 tensors, 54784 weights, 0.25 MiB, 38.5841 bits per weight" packed.txt ||
+    fail "bench-model --packed: bytes: $(cat packed.txt)"
+  expect 1 "has no weight matrix in a format lowbit multiplies (it has f32, bf16, f16)" \
+    bench-model "$data/gguf/mix_llama.gguf" --seconds 0.01
+  expect 2 "--batch: '0' is not a positive number of rows" bench-model model.gguf --batch 0
+  expect 2 "--seconds: 'x' is not a number of seconds" bench-model model.gguf --seconds x
+  expect 2 "'bench-model' takes no --type" bench-model model.gguf --type q4_0
+  ;;
+
+gguf_python)
+  venv=$work/../python-venv
+  if [[ ! -x $venv/bin/python ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$data/../../tools/golden/requirements.txt"
+  fi
+  for type in Q4_K_M Q3_K_S q2_K q5_K q6_K q8_0 q4_0 q4_1 q5_0 q5_1; do
+    "${lowbit[@]}" requantize "$data/gguf/mix_llama.gguf" "$type.gguf" --type "$type" --embeddings 2>/dev/null >/dev/null ||
+      fail "requantize $type"
+    "$venv/bin/python" "$data/../gguf_readback.py" "$data/gguf/mix_llama.gguf" "$type.gguf" ||
+      fail "gguf cannot read requantize's $type file as written"
+  done
   ;;
 
 *)

@@ -1,14 +1,19 @@
 // lowbit::gguf (include/lowbit/gguf.hpp) on the files the `gguf` Python package wrote (tools/golden/gen_gguf.py,
 // tests/data/gguf/): metadata, the tensor table and every tensor's values as gguf reads them, bit for bit; then
-// malformed files built here, each of which must raise lowbit::error with a message naming what is wrong.
+// malformed files built here, each of which must raise lowbit::error with a message naming what is wrong; and
+// gguf::writer: copies byte-identical to those files, values read back as set, the rules it enforces.
 // Built as its own executable (lowbit_tests_gguf, ctest lowbit.gguf), not into every backend's suite.
 #include "test_common.hpp"
 
 #include <lowbit/gguf.hpp>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+
+#include <unistd.h>
 
 using namespace lowbit_test;
 namespace gguf = lowbit::gguf;
@@ -495,4 +500,131 @@ TEST_CASE("gguf: malformed tensor infos are refused, naming the tensor and offse
         const gguf::file f = c.parse();
         REQUIRE_THROWS_WITH(f.tensors()[0].f32_view(), Contains("its f32 data is not 4-byte aligned in memory"));
     }
+}
+
+namespace {
+
+/// A file name under the system's temporary directory, removed when it goes out of scope.
+struct temp_file {
+    std::string path;
+    explicit temp_file(const std::string& name)
+        : path((std::filesystem::temp_directory_path() / ("lowbit_test_" + std::to_string(::getpid()) + "_" + name))
+                   .string()) {}
+    ~temp_file() { std::remove(path.c_str()); }
+    std::vector<unsigned char> bytes() const {
+        std::ifstream in(path, std::ios::binary);
+        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    }
+};
+
+std::vector<std::uint64_t> shape_of(const gguf::tensor& t) { return {t.ne.begin(), t.ne.begin() + t.n_dims}; }
+
+}  // namespace
+
+TEST_CASE("gguf writer: a copy of each file gguf wrote is byte-identical", "[gguf][writer]") {
+    for (const char* name : {"tiny_llama.gguf", "aligned_64.gguf", "all_types.gguf"}) {
+        CAPTURE(name);
+        const gguf::file in(data_path(name));
+        gguf::writer out;
+        out.copy_metadata(in);
+        for (const gguf::tensor& t : in.tensors()) out.add_tensor(t.name, t.type->id, shape_of(t));
+        const temp_file copy(name);
+        out.write(copy.path, [&](std::size_t i, unsigned char* data) {
+            REQUIRE(out.tensor_bytes(i) == in.tensors()[i].bytes);
+            std::memcpy(data, in.tensors()[i].data, in.tensors()[i].bytes);
+        });
+        REQUIRE(copy.bytes() == read_bytes(name));
+    }
+}
+
+TEST_CASE("gguf writer: values set here read back as set", "[gguf][writer]") {
+    gguf::writer out;
+    out.set("general.architecture", "llama");
+    out.set("u8", std::uint8_t{200});
+    out.set("i16", std::int16_t{-30000});
+    out.set("u32", std::uint32_t{4000000000u});
+    out.set("i64", -(std::int64_t{1} << 40));
+    out.set("f32", 0.1f);
+    out.set("f64", 0.1);
+    out.set("yes", true);
+    out.set_array("floats", std::vector<float>{1.5f, -2.0f});
+    out.set_array("bools", std::vector<bool>{true, false, true});
+    out.set_array("names", std::vector<std::string>{"a", "", "w\xc3\xb6rld"});
+    out.set("u8", std::uint8_t{7});  // replaces, keeps the position
+    out.set("general.alignment", std::uint32_t{64});
+    const gguf::file nested(data_path("tiny_llama.gguf"));
+    out.set("copied.nested", nested.at("test.nested"));
+    CHECK(out.erase("i16"));
+    CHECK_FALSE(out.erase("i16"));
+    CHECK(out.contains("yes"));
+    out.add_tensor("w", lowbit::q4_0::ggml_type, {64, 3});
+    out.add_tensor("v", gguf::ggml_id::f32, {5});
+    CHECK(out.tensor_bytes(0) == 6 * sizeof(lowbit::q4_0::block));
+    CHECK(out.alignment() == 64);
+
+    const temp_file path("values.gguf");
+    out.write(path.path, [&](std::size_t i, unsigned char* data) {
+        for (std::uint64_t b = 0; b < out.tensor_bytes(i); ++b) data[b] = static_cast<unsigned char>(i * 100 + b);
+    });
+    const std::vector<unsigned char> bytes = path.bytes();
+    const gguf::file f(bytes.data(), bytes.size());
+    CHECK(f.version() == 3);
+    CHECK(f.alignment() == 64);
+    CHECK(f.data_offset() % 64 == 0);
+    CHECK(f.metadata()[1].key() == "u8");
+    CHECK(f.get<std::uint8_t>("u8") == 7);
+    CHECK(f.find("i16") == nullptr);
+    CHECK(f.get<std::uint32_t>("u32") == 4000000000u);
+    CHECK(f.get<std::int64_t>("i64") == -(std::int64_t{1} << 40));
+    CHECK(f.get<float>("f32") == 0.1f);
+    CHECK(f.get<double>("f64") == 0.1);
+    CHECK(f.get<bool>("yes"));
+    std::vector<float> floats;
+    for (const gguf::value& v : f.at("floats").elements()) floats.push_back(v.get<float>());
+    CHECK(floats == std::vector<float>{1.5f, -2.0f});
+    std::vector<bool> bools;
+    for (const gguf::value& v : f.at("bools").elements()) bools.push_back(v.get<bool>());
+    CHECK(bools == std::vector<bool>{true, false, true});
+    std::vector<std::string> names;
+    for (const gguf::value& v : f.at("names").elements()) names.emplace_back(v.get<std::string_view>());
+    CHECK(names == std::vector<std::string>{"a", "", "w\xc3\xb6rld"});
+    CHECK(f.at("copied.nested").size() == nested.at("test.nested").size());
+    REQUIRE(f.tensors().size() == 2);
+    const gguf::tensor& w = f.get_tensor("w");
+    CHECK(w.rows() == 3);
+    CHECK(w.cols() == 64);
+    CHECK(w.offset % 64 == 0);
+    for (std::uint64_t b = 0; b < w.bytes; ++b) REQUIRE(w.data[b] == static_cast<unsigned char>(b));
+    const gguf::tensor& v = f.get_tensor("v");
+    CHECK(v.n_dims == 1);
+    CHECK(v.offset % 64 == 0);
+    CHECK(v.data[0] == 100);
+    CHECK(bytes.size() == v.offset + 64);  // the last tensor padded too, as gguf writes it
+}
+
+TEST_CASE("gguf writer: what ggml could not read is refused when it is added", "[gguf][writer][malformed]") {
+    gguf::writer out;
+    CHECK_THROWS_WITH(out.add_tensor(std::string(64, 'x'), gguf::ggml_id::f32, {1}),
+                      Contains("a name has 1 to 63 bytes, not 64"));
+    CHECK_THROWS_WITH(out.add_tensor("", gguf::ggml_id::f32, {1}), Contains("not 0"));
+    CHECK_THROWS_WITH(out.add_tensor("t", 12345, {256}), Contains("type 12345 is not a GGML type"));
+    CHECK_THROWS_WITH(out.add_tensor("t", ggml_q4_K, {128, 2}), Contains("ne[0] = 128 is not a multiple of q4_K"));
+    CHECK_THROWS_WITH(out.add_tensor("t", gguf::ggml_id::f32, {}), Contains("0 dimensions"));
+    CHECK_THROWS_WITH(out.add_tensor("t", gguf::ggml_id::f32, {1, 2, 3, 4, 5}), Contains("5 dimensions"));
+    CHECK_THROWS_WITH(out.add_tensor("t", gguf::ggml_id::f32, {4, 0}), Contains("is 0 or makes more than 2^63"));
+    CHECK_THROWS_WITH(out.add_tensor("t", gguf::ggml_id::f32, {1ull << 32, 1ull << 32}),
+                      Contains("more than 2^63 elements"));
+    out.add_tensor("t", gguf::ggml_id::f32, {4});
+    CHECK_THROWS_WITH(out.add_tensor("t", gguf::ggml_id::f32, {4}), Contains("'t': duplicate name"));
+    out.set("general.alignment", std::uint32_t{48});
+    CHECK_THROWS_WITH(out.header(), Contains("general.alignment must be a uint32 power of two, not 48"));
+    out.set("general.alignment", std::uint64_t{64});
+    CHECK_THROWS_WITH(out.header(), Contains("not uint64"));
+    out.set("general.alignment", std::uint32_t{16});
+
+    const temp_file path("fails.gguf");
+    CHECK_THROWS_WITH(out.write(path.path, [](std::size_t, unsigned char*) { throw lowbit::error("fill failed"); }),
+                      "fill failed");
+    CHECK_THROWS_WITH(out.write("/nonexistent-dir/x.gguf", [](std::size_t, unsigned char*) {}),
+                      Contains("cannot open '/nonexistent-dir/x.gguf' for writing"));
 }

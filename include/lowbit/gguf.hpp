@@ -1,7 +1,7 @@
 #pragma once
 /// \file gguf.hpp
 /// Reading GGUF files (llama.cpp's model format, versions 2 and 3): the metadata, the tensor table, and every
-/// tensor as a zero-copy lowbit view into the file.
+/// tensor as a zero-copy lowbit view into the file; and writing them (gguf::writer, version 3).
 ///
 ///   lowbit::gguf::file model("model.gguf");               // memory-mapped; file(data, size) reads a caller's buffer
 ///   auto n_ctx = model.get<std::uint32_t>("llama.context_length");   // typed metadata (model.metadata(): all)
@@ -31,10 +31,13 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -353,6 +356,7 @@ public:
 private:
     friend class file;
     friend class array_range;
+    friend class writer;
     value(const unsigned char* file, std::size_t file_size, std::uint64_t pos, value_type type, std::string_view key)
         : m_file(file), m_file_size(file_size), m_pos(pos), m_type(type), m_key(key) {}
 
@@ -791,6 +795,214 @@ inline void dequantize_row(const tensor& t, std::size_t r, float* y) {
               detail::to_string(r + 1));
     visit(t, detail::row_to_float{r, y});
 }
+
+/// Writes GGUF v3 files: metadata (set here, or copied from a file) and a tensor table, then each tensor's data,
+/// produced one tensor at a time so that a model never has to be in memory whole.
+///
+///   lowbit::gguf::writer out;
+///   out.copy_metadata(model);                                  // every key of a file, in its order
+///   out.set("general.file_type", std::uint32_t{15});            // replaces the value, or appends the key
+///   out.add_tensor("blk.0.attn_q.weight", lowbit::q4_K::ggml_type, {4096, 4096});   // ne[0] first
+///   out.write("out.gguf", [&](std::size_t i, unsigned char* data) { /* tensor_bytes(i) bytes of tensor i */ });
+///
+/// What it writes, lowbit's reader and ggml's read: keys and tensor names unique, names under 64 bytes (ggml's
+/// GGML_MAX_NAME), general.alignment a uint32 power of two (default 32), every tensor's data at a multiple of it,
+/// ne[0] a multiple of the type's block. Breaking a rule raises lowbit::error when the key or tensor is added.
+class writer {
+public:
+    /// A number or bool; its GGUF type is T's (std::uint8_t ... std::int64_t, float, double, bool).
+    template <class T, class = std::enable_if_t<std::is_arithmetic<T>::value>>
+    void set(std::string_view key, T v) {
+        constexpr value_type type = detail::value_type_of<T>();
+        std::vector<unsigned char> payload(detail::fixed_size(type));
+        if constexpr (type == value_type::boolean) payload[0] = v ? 1 : 0;
+        else std::memcpy(payload.data(), &v, sizeof(T));
+        put(key, type, std::move(payload));
+    }
+    void set(std::string_view key, std::string_view text) {
+        std::vector<unsigned char> payload;
+        append_string(payload, text);
+        put(key, value_type::string, std::move(payload));
+    }
+    void set(std::string_view key, const char* text) { set(key, std::string_view(text)); }
+    /// An array of numbers or bools.
+    template <class T>
+    void set_array(std::string_view key, const std::vector<T>& values) {
+        constexpr value_type type = detail::value_type_of<T>();
+        static_assert(type != value_type::string, "strings: set_array(key, std::vector<std::string>)");
+        std::vector<unsigned char> payload;
+        append_array_head(payload, type, values.size());
+        for (const T& v : values) {
+            unsigned char bytes[sizeof(T)];
+            if constexpr (type == value_type::boolean) bytes[0] = v ? 1 : 0;
+            else std::memcpy(bytes, &v, sizeof(T));
+            payload.insert(payload.end(), bytes, bytes + detail::fixed_size(type));
+        }
+        put(key, value_type::array, std::move(payload));
+    }
+    void set_array(std::string_view key, const std::vector<std::string>& values) {
+        std::vector<unsigned char> payload;
+        append_array_head(payload, value_type::string, values.size());
+        for (const std::string& v : values) append_string(payload, v);
+        put(key, value_type::array, std::move(payload));
+    }
+    /// A value read from a file (any type, arrays of arrays included), copied byte for byte.
+    void set(std::string_view key, const value& v) {
+        detail::parser p(v.m_file, v.m_file_size, v.m_pos, "metadata");
+        p.skip_value(v.type(), 0);  // checked when the file was opened: cannot fail
+        put(key, v.type(), std::vector<unsigned char>(v.m_file + v.m_pos, v.m_file + p.pos()));
+    }
+    /// Every metadata key of `model`, in its order (replacing keys already set).
+    void copy_metadata(const file& model) {
+        for (const value& v : model.metadata()) set(v.key(), v);
+    }
+    /// Removes a key; false if it was not there.
+    bool erase(std::string_view key) {
+        const auto it = find(key);
+        if (it == m_metadata.end()) return false;
+        m_metadata.erase(it);
+        return true;
+    }
+    bool contains(std::string_view key) const { return find(key) != m_metadata.end(); }
+
+    /// Appends a tensor of GGML type `ggml_type` (lowbit's Fmt::ggml_type, or gguf::ggml_id) and shape ne (1 to 4
+    /// dimensions, ne[0] contiguous); returns its index.
+    std::size_t add_tensor(std::string_view name, std::uint32_t ggml_type, const std::vector<std::uint64_t>& ne) {
+        const std::string what = "gguf writer: tensor '" + detail::printable(name) + "'";
+        if (name.empty() || name.size() >= max_name_bytes)
+            raise(what + ": a name has 1 to " + std::to_string(max_name_bytes - 1) + " bytes, not " +
+                  std::to_string(name.size()));
+        for (const tensor_entry& t : m_tensors)
+            if (t.name == name) raise(what + ": duplicate name");
+        const tensor_type* type = find_tensor_type(ggml_type);
+        if (!type) raise(what + ": type " + std::to_string(ggml_type) + " is not a GGML type");
+        if (ne.empty() || ne.size() > 4) raise(what + ": " + std::to_string(ne.size()) + " dimensions, not 1 to 4");
+        constexpr auto max_elements = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+        std::uint64_t elements = 1;
+        for (const std::uint64_t n : ne) {
+            if (n == 0 || n > max_elements / elements)
+                raise(what + ": shape dimension " + detail::to_string(n) + " is 0 or makes more than 2^63 elements");
+            elements *= n;
+        }
+        if (ne[0] % type->block_size != 0)
+            raise(what + ": ne[0] = " + detail::to_string(ne[0]) + " is not a multiple of " + type->name +
+                  "'s block of " + detail::to_string(type->block_size) + " values");
+        m_tensors.push_back({std::string(name), type, ne, elements / type->block_size * type->block_bytes});
+        return m_tensors.size() - 1;
+    }
+    std::size_t tensor_count() const noexcept { return m_tensors.size(); }
+    std::uint64_t tensor_bytes(std::size_t i) const { return m_tensors.at(i).bytes; }
+
+    /// general.alignment if set (a uint32 power of two), else GGUF's default of 32.
+    std::uint64_t alignment() const {
+        const auto it = find("general.alignment");
+        if (it == m_metadata.end()) return 32;
+        std::uint32_t a = 0;
+        if (it->type == value_type::uint32) std::memcpy(&a, it->payload.data(), 4);
+        if (a == 0 || (a & (a - 1)) != 0)
+            raise("gguf writer: general.alignment must be a uint32 power of two, not " +
+                  (it->type == value_type::uint32 ? detail::to_string(a) : std::string(type_name(it->type))));
+        return a;
+    }
+
+    /// The bytes before the first tensor's data: header, metadata, tensor table and padding.
+    std::vector<unsigned char> header() const {
+        const std::uint64_t align = alignment();
+        std::vector<unsigned char> out;
+        append<std::uint32_t>(out, 0x46554747u);  // "GGUF"
+        append<std::uint32_t>(out, 3);
+        append<std::uint64_t>(out, m_tensors.size());
+        append<std::uint64_t>(out, m_metadata.size());
+        for (const metadata_entry& m : m_metadata) {
+            append_string(out, m.key);
+            append<std::uint32_t>(out, static_cast<std::uint32_t>(m.type));
+            out.insert(out.end(), m.payload.begin(), m.payload.end());
+        }
+        std::uint64_t offset = 0;
+        for (const tensor_entry& t : m_tensors) {
+            append_string(out, t.name);
+            append<std::uint32_t>(out, static_cast<std::uint32_t>(t.ne.size()));
+            for (const std::uint64_t n : t.ne) append<std::uint64_t>(out, n);
+            append<std::uint32_t>(out, t.type->id);
+            append<std::uint64_t>(out, offset);
+            offset += padded(t.bytes, align);
+        }
+        out.resize(padded(out.size(), align), 0);
+        return out;
+    }
+
+    /// Writes the file: the header, then for each tensor in order, fill(i, data) with data pointing to
+    /// tensor_bytes(i) zeroed bytes to fill in (a buffer reused from tensor to tensor). An exception from fill or a
+    /// failed write propagates (after closing the file; what was written stays: remove it if that matters).
+    template <class Fill>
+    void write(const std::string& path, Fill&& fill) const {
+        const std::vector<unsigned char> head = header();  // first: it checks the alignment
+        const std::uint64_t align = alignment();
+        std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+        if (!f) raise("gguf writer: cannot open '" + path + "' for writing: " + std::strerror(errno));
+        const auto put_bytes = [&](const void* data, std::size_t bytes) {
+            if (bytes && std::fwrite(data, 1, bytes, f.get()) != bytes)
+                raise("gguf writer: cannot write '" + path + "': " + std::strerror(errno));
+        };
+        put_bytes(head.data(), head.size());
+        std::vector<unsigned char> data;
+        for (std::size_t i = 0; i < m_tensors.size(); ++i) {
+            const std::uint64_t bytes = m_tensors[i].bytes;
+            if (bytes > std::numeric_limits<std::size_t>::max() - align)
+                raise("gguf writer: tensor '" + m_tensors[i].name + "' is too large for this machine");
+            data.assign(static_cast<std::size_t>(padded(bytes, align)), 0);
+            fill(i, data.data());
+            put_bytes(data.data(), data.size());
+        }
+        if (std::fflush(f.get()) != 0) raise("gguf writer: cannot write '" + path + "': " + std::strerror(errno));
+    }
+
+private:
+    static constexpr std::size_t max_name_bytes = 64;
+
+    struct metadata_entry {
+        std::string key;
+        value_type type;
+        std::vector<unsigned char> payload;  // the value's bytes after its type
+    };
+    struct tensor_entry {
+        std::string name;
+        const tensor_type* type;
+        std::vector<std::uint64_t> ne;
+        std::uint64_t bytes;
+    };
+
+    static std::uint64_t padded(std::uint64_t n, std::uint64_t align) { return (n + align - 1) / align * align; }
+    template <class T>
+    static void append(std::vector<unsigned char>& out, T v) {
+        unsigned char bytes[sizeof(T)];
+        std::memcpy(bytes, &v, sizeof(T));
+        out.insert(out.end(), bytes, bytes + sizeof(T));
+    }
+    static void append_string(std::vector<unsigned char>& out, std::string_view text) {
+        append<std::uint64_t>(out, text.size());
+        out.insert(out.end(), text.begin(), text.end());
+    }
+    static void append_array_head(std::vector<unsigned char>& out, value_type element, std::uint64_t count) {
+        append<std::uint32_t>(out, static_cast<std::uint32_t>(element));
+        append<std::uint64_t>(out, count);
+    }
+
+    std::vector<metadata_entry>::const_iterator find(std::string_view key) const {
+        return std::find_if(m_metadata.begin(), m_metadata.end(), [&](const metadata_entry& m) { return m.key == key; });
+    }
+    void put(std::string_view key, value_type type, std::vector<unsigned char> payload) {
+        const auto it = find(key);
+        if (it != m_metadata.end()) {
+            m_metadata[static_cast<std::size_t>(it - m_metadata.begin())] = {std::string(key), type, std::move(payload)};
+            return;
+        }
+        m_metadata.push_back({std::string(key), type, std::move(payload)});
+    }
+
+    std::vector<metadata_entry> m_metadata;
+    std::vector<tensor_entry> m_tensors;
+};
 
 }  // namespace gguf
 

@@ -15,6 +15,9 @@ Files:
                           general.alignment = 8
   aligned_64.gguf         general.alignment = 64, two tensors
   aligned_64.dequant.f32  its tensors' values, as above
+  mix_llama.gguf          a 16-block "llama" (8 heads, 2 KV heads) of F32/F16/BF16 matrices of 2 rows, for
+                          `lowbit requantize`'s mixes (which tensors get more bits by layer) and fallbacks: ffn_down
+                          rows of 96 values (not whole K blocks), one matrix of rows of 40 (not whole 32-blocks)
 
 Usage: gen_gguf.py OUTPUT_DIR
 """
@@ -142,12 +145,44 @@ def aligned_64(out: Path):
     m.write(out / "aligned_64.dequant.f32")
 
 
+def mix_llama(out: Path):
+    m = Model(out / "mix_llama.gguf", "llama")
+    w = m.writer
+    w.add_name("mix llama")
+    w.add_context_length(4096)
+    w.add_block_count(16)
+    w.add_embedding_length(256)
+    w.add_feed_forward_length(96)
+    w.add_head_count(8)
+    w.add_head_count_kv(2)
+    rng = np.random.default_rng(20)
+
+    def matrix(name: str, qtype: T, rows: int, cols: int):
+        m.add(name, qtype, encode(qtype, random_rows(rng, rows, cols)))
+
+    matrix("token_embd.weight", T.F32, 10, 256)
+    for i in range(16):
+        m.add(f"blk.{i}.attn_norm.weight", T.F32, encode(T.F32, random_rows(rng, 1, 256)), shape=(256,))
+        matrix(f"blk.{i}.attn_q.weight", T.F32, 2, 256)
+        matrix(f"blk.{i}.attn_k.weight", T.BF16, 2, 256)
+        matrix(f"blk.{i}.attn_v.weight", T.F16, 2, 256)
+        matrix(f"blk.{i}.attn_output.weight", T.F16, 2, 256)
+        matrix(f"blk.{i}.ffn_gate.weight", T.F16, 2, 256)
+        matrix(f"blk.{i}.ffn_up.weight", T.F16, 2, 256)
+        matrix(f"blk.{i}.ffn_down.weight", T.F16, 2, 96)
+    matrix("extra.odd.weight", T.F32, 2, 40)
+    m.add("output_norm.weight", T.F32, encode(T.F32, random_rows(rng, 1, 256)), shape=(256,))
+    matrix("output.weight", T.F16, 10, 256)
+    m.write()
+
+
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     tiny_llama(out)
     all_types(out)
     aligned_64(out)
+    mix_llama(out)
 
 
 if __name__ == "__main__":
