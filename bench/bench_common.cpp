@@ -37,6 +37,8 @@ suite_sizes make_sizes(const std::string& name) {
         s.batches = {2};
         s.scalar_batches = {2};
         s.threads = {1, 2};
+        s.calibration_quality = {{32, 256, 256}};
+        s.calibration_timed = {{64, 256, 256}};
     } else if (name == "quick") {
         s.convert_n = {64 * KiB};
         s.act_n = {4096};
@@ -49,6 +51,7 @@ suite_sizes make_sizes(const std::string& name) {
         s.batches = {64};
         s.scalar_batches = {8};
         s.threads = {1, 2};
+        s.calibration_quality = {{256, 1024, 2048}};
     } else if (name == "full") {
         s.convert_n = {4 * KiB, 64 * KiB, 1024 * KiB};
         s.act_n = {4096, 14336};
@@ -60,6 +63,8 @@ suite_sizes make_sizes(const std::string& name) {
         s.batches = {8, 64, 512};
         s.scalar_batches = s.batches;
         s.threads = {1, 2};
+        s.calibration_quality = {{1024, 1024, 2048}};
+        s.calibration_timed = {{4096, 4096, 4096}};  // issue #16's target: <= 20 s on one core
     } else {
         throw std::invalid_argument("--lowbit_sizes must be tiny, quick or full, not '" + name + "'");
     }

@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 #include <lowbit/lowbit.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -47,6 +48,10 @@ struct suite_sizes {
     std::vector<std::size_t> batches;     ///< gemm batch sizes (activation rows)
     std::vector<std::size_t> scalar_batches;     ///< those of the scalar reference, whose gemm is much slower
     std::vector<std::size_t> threads;            ///< thread counts for layer gemv / gemm and the limits
+    /// calibration.hpp's methods: output SNR of every weight format and method on these (rows x cols weights, tokens
+    /// activation rows), and the time of seqmse and gptq on q4_K at calibration_timed.
+    std::vector<std::array<std::size_t, 3>> calibration_quality;
+    std::vector<std::array<std::size_t, 3>> calibration_timed;
 };
 
 /// `name` is tiny (a smoke test: every benchmark at a trivial size), quick (a subset, a few minutes) or full.
@@ -208,5 +213,6 @@ void register_kernel_benchmarks(const suite_sizes& sizes);
 void register_matmul_benchmarks(const suite_sizes& sizes);
 void register_limit_benchmarks(const suite_sizes& sizes);
 void register_eigen_benchmarks(const suite_sizes& sizes);
+void register_calibration_benchmarks(const suite_sizes& sizes);
 
 }  // namespace lowbit_bench

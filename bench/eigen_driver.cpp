@@ -28,6 +28,9 @@ std::string chosen_backend() {
     return level::name();
 }
 
-void register_benchmarks(const std::string& sizes) { register_eigen_benchmarks(make_sizes(sizes)); }
+void register_benchmarks(const std::string& sizes) {
+    register_eigen_benchmarks(make_sizes(sizes));
+    register_calibration_benchmarks(make_sizes(sizes));
+}
 
 }  // namespace lowbit_bench

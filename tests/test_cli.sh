@@ -9,6 +9,7 @@
 #      requantize: `lowbit requantize`'s choice of format per tensor (pure types, llama.cpp's mixes, fallbacks), the
 #        same bytes for any thread count, kept tensors and metadata byte for byte, and its errors;
 #      bench_model: `lowbit bench-model` reports every figure, and its errors;
+#      calibration: --method seqmse|gptq with --calib (quantize, error's output_snr_db, requantize --calib DIR);
 #      gguf_python: files written by requantize, read by the `gguf` Python package (tests/gguf_readback.py) in a
 #        virtual environment made once under WORK/.. with the pinned versions of tools/golden/requirements.txt.
 # LOWBIT_COMMAND may start with an emulator (qemu-aarch64 ... path/to/lowbit). --no-memory-limit skips the
@@ -153,7 +154,7 @@ errors)
   expect 1 "'empty.f32' holds no rows" error --format q4_0 --cols 256 empty.f32
   expect 2 "expected IN path" error --format q4_0 --cols 256
   expect 2 "too many arguments: 'extra' after IN" error --format q4_0 --cols 256 "$in" extra
-  expect 2 "--method: 'best' is not rtn or search" quantize --format q4_0 --cols 256 --method best "$in" out.bin
+  expect 2 "--method: 'best' is not rtn, search, seqmse or gptq" quantize --format q4_0 --cols 256 --method best "$in" out.bin
   expect 2 "--method search supports the weight formats only, not q8_1" error --format q8_1 --cols 256 --method search "$in"
   expect 2 "'dequantize' takes no --method" dequantize --format q4_0 --cols 256 --method rtn "$in" out.bin
   expect 2 "--importance needs a value" error --format q4_0 --cols 256 "$in" --importance
@@ -292,7 +293,6 @@ requantize)
   expect 2 "unknown --type 'q4_K_X' (weight formats: q8_0, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, q4_K, q3_K, q2_K; mixes: Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M)" \
     requantize "$model" out.gguf --type q4_K_X
   expect 2 "--type q8_K is an activation format, not a weight format" requantize "$model" out.gguf --type q8_K
-  expect 2 "--method gptq needs calibration activations" requantize "$model" out.gguf --type q4_0 --method gptq
   expect 2 "'requantize' takes no --importance" requantize "$model" out.gguf --type q4_0 --importance x
   expect 2 "--embeddings takes no value" requantize "$model" out.gguf --type q4_0 --embeddings=1
   expect 2 "IN.gguf and OUT.gguf are the same file" requantize q4_0_t1.gguf ./q4_0_t1.gguf --type q4_0
@@ -329,6 +329,78 @@ bench_model)
   expect 2 "--batch: '0' is not a positive number of rows" bench-model model.gguf --batch 0
   expect 2 "--seconds: 'x' is not a number of seconds" bench-model model.gguf --seconds x
   expect 2 "'bench-model' takes no --type" bench-model model.gguf --type q4_0
+  ;;
+
+calibration)
+  # Activations of 256 columns with outliers (columns 3 and 77 are 50x the rest, the rest mixtures of 8 shared
+  # directions), 512 tokens; weights: 96 rows. Written by Python's standard library (no numpy needed).
+  python3 - <<'PY'
+import random, struct
+random.seed(5)
+cols, tokens, rows = 256, 512, 96
+dirs = [[random.gauss(0, 1) for _ in range(cols)] for _ in range(8)]
+with open("acts.f32", "wb") as f:
+    for _ in range(tokens):
+        z = [random.gauss(0, 1) for _ in range(8)]
+        x = [sum(z[k] * dirs[k][c] for k in range(8)) + 0.1 * random.gauss(0, 1) for c in range(cols)]
+        x[3] *= 50
+        x[77] *= 50
+        f.write(struct.pack(f"<{cols}f", *x))
+with open("w.f32", "wb") as f:
+    for _ in range(rows):
+        f.write(struct.pack(f"<{cols}f", *[random.gauss(0, 1) for _ in range(cols)]))
+PY
+  snr() { awk -v key="$2" '$1 == key {print $2}' "$1"; }
+  for fmt in q4_0 q4_K q2_K; do
+    for method in search seqmse gptq; do
+      "${lowbit[@]}" error --format $fmt --cols 256 --method $method --calib acts.f32 w.f32 >"$fmt.$method.txt" ||
+        fail "error --method $method --calib: $(cat "$fmt.$method.txt")"
+      grep -q "^method  *$method$" "$fmt.$method.txt" || fail "error: method line: $(cat "$fmt.$method.txt")"
+    done
+    # The output SNR rises by more than 3 dB over search (weight-space) with either method.
+    for method in seqmse gptq; do
+      awk -v a="$(snr $fmt.$method.txt output_snr_db)" -v b="$(snr $fmt.search.txt output_snr_db)" 'BEGIN {exit !(a > b + 3)}' ||
+        fail "$fmt $method: output_snr_db $(snr $fmt.$method.txt output_snr_db) not 3 dB above search's $(snr $fmt.search.txt output_snr_db)"
+    done
+  done
+  # quantize writes what error measured: dequantized, the same bytes as error's reconstruction.
+  "${lowbit[@]}" quantize --format q4_K --cols 256 --method gptq --calib acts.f32 w.f32 w.q4_K || fail "quantize gptq"
+  [[ $(stat -c %s w.q4_K) == $((96 * 144)) ]] || fail "quantize gptq: $(stat -c %s w.q4_K) bytes"
+  "${lowbit[@]}" quantize --format q4_K --cols 256 --method gptq --calib acts.f32 w.f32 again.q4_K
+  cmp -s w.q4_K again.q4_K || fail "quantize gptq is not deterministic"
+  "${lowbit[@]}" quantize --format q4_K --cols 256 --method search w.f32 search.q4_K
+  cmp -s w.q4_K search.q4_K && fail "quantize gptq wrote search's bytes"
+
+  expect 2 "--method gptq needs --calib ACTS.f32" quantize --format q4_0 --cols 256 --method gptq w.f32 out
+  expect 2 "--calib is for --method seqmse or gptq" quantize --format q4_0 --cols 256 --calib acts.f32 w.f32 out
+  expect 2 "--method seqmse supports the weight formats only, not q8_K" \
+    quantize --format q8_K --cols 256 --method seqmse --calib acts.f32 w.f32 out
+  expect 2 "--method: 'gptq2' is not rtn, search, seqmse or gptq" error --format q4_0 --cols 256 --method gptq2 w.f32
+  head -c 1000 acts.f32 >short.f32
+  expect 1 "calibration file 'short.f32' ends inside a row" error --format q4_0 --cols 256 --calib short.f32 w.f32
+  : >empty.f32
+  expect 1 "calibration file 'empty.f32' holds no rows" error --format q4_0 --cols 256 --calib empty.f32 w.f32
+  cp acts.f32 nan.f32
+  poke_nan nan.f32 300
+  expect 1 "calibration file 'nan.f32', from row 0: calibration_stats::add: activation (1, 44) is nan" \
+    quantize --format q4_0 --cols 256 --method gptq --calib nan.f32 w.f32 out
+  [[ -e out ]] && fail "a failed quantize left its output behind"
+  expect 2 "--calib: rows of 65536 columns; at most 32768" \
+    error --format q4_0 --cols 65536 --calib acts.f32 w.f32
+
+  # requantize --calib DIR: the tensors with DIR/<name>.f32 get gptq, the others search.
+  model=$data/gguf/mix_llama.gguf
+  mkdir -p calib
+  cp acts.f32 calib/blk.0.attn_q.weight.f32
+  cp acts.f32 calib/blk.3.ffn_up.weight.f32
+  "${lowbit[@]}" requantize "$model" gptq.gguf --type q4_K --method gptq --calib calib >summary.txt 2>progress.txt ||
+    fail "requantize --method gptq: $(cat progress.txt)"
+  grep -Eq "^method +gptq \(2 tensors with activations in calib\), search for the others" summary.txt ||
+    fail "requantize gptq summary: $(cat summary.txt)"
+  grep -Eq "blk.0.attn_q.weight .* gptq" progress.txt || fail "requantize gptq progress: $(cat progress.txt)"
+  grep -Eq "blk.0.attn_k.weight .* search" progress.txt || fail "requantize gptq progress: $(cat progress.txt)"
+  expect 2 "--method gptq needs --calib DIR" requantize "$model" out.gguf --type q4_K --method gptq
+  expect 2 "--calib: 'acts.f32' is not a directory" requantize "$model" out.gguf --type q4_K --method gptq --calib acts.f32
   ;;
 
 gguf_python)

@@ -3,16 +3,18 @@
 /// The `lowbit` command-line tool, as a function that a test or a fuzzer can call: run() never exits and
 /// never throws; it reports on `err` and returns the exit status.
 ///
-///   lowbit quantize   --format FMT --cols N [--method rtn|search] [--importance FILE] IN OUT
+///   lowbit quantize   --format FMT --cols N [--method rtn|search|seqmse|gptq] [--importance FILE] [--calib ACTS]
+///                     IN OUT
 ///                                                    raw little-endian float32 rows of N values -> packed blocks
 ///   lowbit dequantize --format FMT --cols N IN OUT   packed blocks -> float32 rows of N values
-///   lowbit error      --format FMT --cols N [--method rtn|search] [--importance FILE] IN
-///                                                    the error of quantizing IN: RMSE, max |error|, SNR
+///   lowbit error      --format FMT --cols N [--method M] [--importance FILE] [--calib ACTS] IN
+///                                                    the error of quantizing IN: RMSE, max |error|, SNR (and
+///                                                    with --calib the layer's output SNR)
 ///   lowbit formats                                   one line per format: name, block size, bytes per block,
 ///                                                    bits per weight
 ///   lowbit inspect FILE.gguf [--context N]           a GGUF model's metadata summary, tensor table, totals per
 ///                                                    type, bits per weight, and weight and KV-cache memory
-///   lowbit requantize IN.gguf OUT.gguf --type T [--method rtn|search] [--embeddings] [--threads N]
+///   lowbit requantize IN.gguf OUT.gguf --type T [--method M] [--calib DIR] [--embeddings] [--threads N]
 ///                                                    the model with its weight matrices in format or mix T
 ///   lowbit bench-model FILE.gguf [--threads N] [--batch B] [--seconds S]
 ///                                                    times a forward pass's weight products: tokens/s, GB/s
@@ -36,6 +38,8 @@ namespace lowbit::cli::detail {
 struct conversion {
     std::size_t in_bytes, out_bytes;
     std::function<void(const unsigned char* in, std::size_t n, std::size_t first_col, unsigned char* out)> convert;
+    /// convert takes all the whole rows of a chunk at once (n a multiple of the row), not one row per call.
+    bool whole_rows = false;
 };
 
 /// Streams src to dst through `conv`, with buffers of about 4 MiB each: whole rows when a row fits (a row of
@@ -62,7 +66,9 @@ inline void convert_stream(const format_entry& fmt, const conversion& conv, std:
         const std::size_t nblocks = got / conv.in_bytes;
         for (std::size_t b = 0; b < nblocks;) {
             const std::size_t row = (done_blocks + b) / blocks_per_row, first = (done_blocks + b) % blocks_per_row;
-            const std::size_t count = std::min(nblocks - b, blocks_per_row - first);
+            const std::size_t count = conv.whole_rows ? nblocks - b : std::min(nblocks - b, blocks_per_row - first);
+            if (conv.whole_rows && (first != 0 || count % blocks_per_row != 0))
+                fail(bad_usage, "rows of " + std::to_string(cols) + " values are too long for this method's buffers");
             try {
                 conv.convert(in.data() + b * conv.in_bytes, count * fmt.block_size, first * fmt.block_size,
                              out.data() + b * conv.out_bytes);
@@ -96,12 +102,12 @@ inline void convert_file(const format_entry& fmt, const conversion& conv, std::s
 }
 
 inline std::string usage() {
-    return "usage: lowbit quantize   --format FMT --cols N [--method rtn|search] [--importance FILE] IN OUT\n"
+    return "usage: lowbit quantize   --format FMT --cols N [--method M] [--importance FILE] [--calib ACTS] IN OUT\n"
            "       lowbit dequantize --format FMT --cols N IN OUT\n"
-           "       lowbit error      --format FMT --cols N [--method rtn|search] [--importance FILE] IN\n"
+           "       lowbit error      --format FMT --cols N [--method M] [--importance FILE] [--calib ACTS] IN\n"
            "       lowbit formats\n"
            "       lowbit inspect    FILE.gguf [--context N]\n"
-           "       lowbit requantize IN.gguf OUT.gguf --type TYPE [--method rtn|search] [--embeddings] [--threads N]\n"
+           "       lowbit requantize IN.gguf OUT.gguf --type TYPE [--method M] [--calib DIR] [--embeddings] [--threads N]\n"
            "       lowbit bench-model FILE.gguf [--threads N] [--batch B] [--seconds S]\n"
            "       lowbit --version | --help\n"
            "\n"
@@ -110,7 +116,8 @@ inline std::string usage() {
            "dequantize  the reverse: packed rows of N values in IN, float32 rows in OUT\n"
            "error       quantizes and dequantizes IN and prints the format's bits per weight, the RMSE and the\n"
            "            largest absolute error, the SNR in dB (10 log10 of sum x^2 / sum (x - y)^2) and, with\n"
-           "            --importance, the RMSE weighted by importance\n"
+           "            --importance, the RMSE weighted by importance; with --calib, the output SNR of the layer on\n"
+           "            those activations, 10 log10 ||X W^T||^2 / ||X (W - W_hat)^T||^2 (any method)\n"
            "formats     lists the formats: name, values per block, bytes per block, bits per weight\n"
            "inspect     a GGUF file's metadata summary, tensor table (name, type, shape, bytes), totals per type,\n"
            "            bits per weight, weight memory, and the KV-cache memory at --context N values (default: the\n"
@@ -129,6 +136,11 @@ inline std::string usage() {
            "--method rtn     round to nearest: the formats' reference quantizers (default)\n"
            "--method search  minimizes each block's (importance-weighted) squared error; slower, never worse;\n"
            "                 weight formats only (not q8_1, q8_K)\n"
+           "--method seqmse, --method gptq  minimize the layer's output error on the activations of --calib\n"
+           "                 (calibration.hpp): blocks chosen in order given the earlier errors, or GPTQ's\n"
+           "                 error feedback; weight formats only\n"
+           "--calib ACTS     raw little-endian float32 activation rows of N values (the layer's inputs);\n"
+           "                 requantize: --calib DIR holds <tensor name>.f32 per tensor (others get search)\n"
            "--importance FILE  N little-endian float32 weights, finite and >= 0, one per column, for every row\n"
            "\n"
            "N must be a multiple of the format's block size; IN or OUT may be '-' (standard input/output).\n"
@@ -150,8 +162,12 @@ inline int convert_command(bool quantizing, const std::vector<std::string>& args
 
     const conversion to_blocks{fmt.block_size * sizeof(float), fmt.block_bytes,
                                [&](const unsigned char* x, std::size_t count, std::size_t first_col, unsigned char* y) {
-                                   fmt.quantize(reinterpret_cast<const float*>(x), count, y, q.at(first_col));
-                               }};
+                                   if (q.calibrated())
+                                       fmt.quantize_rows(reinterpret_cast<const float*>(x), count / n, n, y, q.at(0));
+                                   else
+                                       fmt.quantize(reinterpret_cast<const float*>(x), count, y, q.at(first_col));
+                               },
+                               q.calibrated()};
     const conversion to_floats{fmt.block_bytes, fmt.block_size * sizeof(float),
                                [&](const unsigned char* x, std::size_t count, std::size_t, unsigned char* y) {
                                    fmt.dequantize(x, count, reinterpret_cast<float*>(y));
@@ -165,17 +181,33 @@ inline int error_command(const std::vector<std::string>& args, std::FILE* out) {
     const command_line line = parse_command("error", args, format_options | quantizer_options, 1, "IN");
     const format_entry& fmt = find_format(line.format);
     const std::size_t n = checked_cols(fmt, line.cols);
-    const quantizer q = parse_quantizer(fmt, line, n);
+    const quantizer q = parse_quantizer(fmt, line, n, true);
     const std::string& in_path = line.paths[0];
 
     // Sums in double: 2^24 and more float terms would lose the small ones.
-    double values = 0, sum_xx = 0, sum_ee = 0, max_abs = 0, sum_w = 0, sum_wee = 0;
+    double values = 0, sum_xx = 0, sum_ee = 0, max_abs = 0, sum_w = 0, sum_wee = 0, out_energy = 0, out_error = 0;
+    using rows_f = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::MatrixXf h = q.calibration ? Eigen::MatrixXf(q.calibration->hessian().cast<float>()) : Eigen::MatrixXf();
+    std::vector<unsigned char> blocks;
     const conversion measure{
         fmt.block_size * sizeof(float), fmt.block_size * sizeof(float),
         [&](const unsigned char* in, std::size_t count, std::size_t first_col, unsigned char* buffer) {
             const auto* x = reinterpret_cast<const float*>(in);
             auto* y = reinterpret_cast<float*>(buffer);
-            fmt.fake_quantize(x, count, y, q.at(first_col));
+            if (q.calibrated()) {
+                blocks.resize(count / fmt.block_size * fmt.block_bytes);
+                fmt.quantize_rows(x, count / n, n, blocks.data(), q.at(0));
+                fmt.dequantize(blocks.data(), count, y);
+            } else {
+                fmt.fake_quantize(x, count, y, q.at(first_col));
+            }
+            if (q.calibration) {  // whole rows: x H x^T and e H e^T
+                const auto rows = static_cast<Eigen::Index>(count / n), cols = static_cast<Eigen::Index>(n);
+                const Eigen::Map<const rows_f> xs(x, rows, cols), ys(y, rows, cols);
+                const rows_f e = xs - ys;
+                out_energy += static_cast<double>(((xs * h).cwiseProduct(xs)).template cast<double>().sum());
+                out_error += static_cast<double>(((e * h).cwiseProduct(e)).template cast<double>().sum());
+            }
             for (std::size_t i = 0; i < count; ++i) {
                 const double e = static_cast<double>(x[i]) - y[i];
                 sum_xx += static_cast<double>(x[i]) * x[i];
@@ -187,13 +219,14 @@ inline int error_command(const std::vector<std::string>& args, std::FILE* out) {
                 }
             }
             values += static_cast<double>(count);
-        }};
+        },
+        q.calibration != nullptr};
     const file_ptr src = open_file(in_path, false, stdin);
     convert_stream(fmt, measure, n, src.get(), in_path, nullptr, "");
     if (values == 0) fail(bad_data, "'" + in_path + "' holds no rows");
 
     std::fprintf(out, "format          %s\n", fmt.name);
-    std::fprintf(out, "method          %s\n", q.method == quant_method::search ? "search" : "rtn");
+    std::fprintf(out, "method          %s\n", q.method_name());
     std::fprintf(out, "values          %.0f\n", values);
     std::fprintf(out, "bits_per_weight %g\n", fmt.bits_per_weight);
     std::fprintf(out, "rmse            %.6g\n", std::sqrt(sum_ee / values));
@@ -206,6 +239,9 @@ inline int error_command(const std::vector<std::string>& args, std::FILE* out) {
         if (sum_w > 0) std::fprintf(out, "weighted_rmse   %.6g\n", std::sqrt(sum_wee / sum_w));
         else std::fprintf(out, "weighted_rmse   nan\n");
     }
+    // The layer's output on the calibration tokens X: 10 log10 ||X W^T||^2 / ||X (W - W_hat)^T||^2.
+    if (q.calibration)
+        std::fprintf(out, "output_snr_db   %.4f\n", out_error == 0 ? HUGE_VAL : 10.0 * std::log10(out_energy / out_error));
     return 0;
 }
 

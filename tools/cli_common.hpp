@@ -2,6 +2,7 @@
 /// \file tools/cli_common.hpp
 /// What the commands of the `lowbit` tool (tools/cli.hpp) share: the format table, failures as exit statuses,
 /// files, and the option parser.
+#include <lowbit/calibration.hpp>
 #include <lowbit/lowbit.hpp>
 
 #include <algorithm>
@@ -29,6 +30,8 @@ struct format_entry {
     void (*quantize)(const float* x, std::size_t n, void* y, const quant_options& options);
     void (*dequantize)(const void* x, std::size_t n, float* y);
     void (*fake_quantize)(const float* x, std::size_t n, float* y, const quant_options& options);
+    /// rows x cols values (lowbit::quantize of a matrix: seqmse and gptq share work between rows).
+    void (*quantize_rows)(const float* x, std::size_t rows, std::size_t cols, void* y, const quant_options& options);
 };
 
 namespace detail {
@@ -42,6 +45,10 @@ format_entry entry_of() {
             [](const void* x, std::size_t n, float* y) { dequantize_row(static_cast<const block*>(x), n, y); },
             [](const float* x, std::size_t n, float* y, const quant_options& options) {
                 fake_quantize_row<Fmt>(x, n, y, nullptr, options);
+            },
+            [](const float* x, std::size_t rows, std::size_t cols, void* y, const quant_options& options) {
+                quantize(matrix_view<const float>(x, rows, cols), qmatrix_view<Fmt>(static_cast<block*>(y), rows, cols),
+                         options);
             }};
 }
 
@@ -130,13 +137,13 @@ inline void write_all(std::FILE* f, const void* buffer, std::size_t bytes, const
 
 /// A command's options (in any order, as "--name VALUE" or "--name=VALUE") and paths.
 struct command_line {
-    std::string format, cols, method, importance, context, type, threads, batch, seconds;
+    std::string format, cols, method, importance, calib, context, type, threads, batch, seconds;
     bool embeddings = false, packed = false;  // flags: no value
     std::vector<std::string> paths;
 };
 
-/// The options a command takes, ORed: --format and --cols (both required), --method and --importance, --context,
-/// --type (required) and --embeddings, --threads, --batch, --seconds, --packed.
+/// The options a command takes, ORed: --format and --cols (both required), --method, --importance and --calib,
+/// --context, --type (required) and --embeddings, --threads, --batch, --seconds, --packed.
 enum option_group : unsigned {
     format_options = 1,
     quantizer_options = 2,
@@ -162,6 +169,7 @@ inline command_line parse_command(const std::string& command, const std::vector<
                    {"--cols", &line.cols, format_options},
                    {"--method", &line.method, quantizer_options},
                    {"--importance", &line.importance, quantizer_options},
+                   {"--calib", &line.calib, quantizer_options},
                    {"--context", &line.context, context_option},
                    {"--type", &line.type, type_options},
                    {"--embeddings", nullptr, type_options, &line.embeddings},
@@ -207,25 +215,85 @@ inline std::size_t checked_cols(const format_entry& fmt, const std::string& cols
     return n;
 }
 
-/// --method and --importance: the method, and the n importance weights (empty without --importance).
+/// --method, --importance and --calib: the method, the n importance weights (empty without --importance), and the
+/// statistics of the activations (seqmse and gptq).
 struct quantizer {
     quant_method method = quant_method::round_to_nearest;
     std::vector<float> importance;
+    std::unique_ptr<calibration_stats> calibration;
+    std::unique_ptr<thread_pool> pool;
 
+    bool calibrated() const noexcept { return method == quant_method::seqmse || method == quant_method::gptq; }
+    const char* method_name() const noexcept {
+        constexpr const char* names[] = {"rtn", "search", "seqmse", "gptq"};
+        return names[static_cast<int>(method)];
+    }
     /// The options for a segment of a row that starts at column first_col.
     quant_options at(std::size_t first_col) const {
-        return {method, importance.empty() ? nullptr : importance.data() + first_col};
+        quant_options o;
+        o.method = method;
+        o.importance = importance.empty() ? nullptr : importance.data() + first_col;
+        o.calibration = calibration.get();
+        o.pool = pool.get();
+        return o;
     }
 };
 
-inline quantizer parse_quantizer(const format_entry& fmt, const command_line& line, std::size_t n) {
+/// Statistics of ACTS.f32 (raw float32 rows of n values), streamed.
+inline std::unique_ptr<calibration_stats> read_calibration(const std::string& path, std::size_t n) {
+    // The statistics are n x n doubles: 8 GiB at 32768 columns.
+    if (n > 32768) fail(bad_usage, "--calib: rows of " + std::to_string(n) + " columns; at most 32768");
+    auto stats = std::make_unique<calibration_stats>(n);
+    const file_ptr f = open_file(path, false, stdin);
+    const std::size_t rows_per_chunk = std::max<std::size_t>(1, (std::size_t{4} << 20) / (n * sizeof(float)));
+    std::vector<float> chunk(rows_per_chunk * n);
+    std::size_t rows = 0;
+    for (bool at_end = false; !at_end;) {
+        const std::size_t got = read_some(f.get(), chunk.data(), chunk.size() * sizeof(float), path);
+        at_end = got < chunk.size() * sizeof(float);
+        if (got % (n * sizeof(float)) != 0)
+            fail(bad_data, "calibration file '" + path + "' ends inside a row: its size is not a multiple of " +
+                               std::to_string(n * sizeof(float)) + " bytes (rows of " + std::to_string(n) + " float32)");
+        try {
+            stats->add(matrix_view<const float>(chunk.data(), got / (n * sizeof(float)), n));
+        } catch (const lowbit::error& e) {
+            fail(bad_data, "calibration file '" + path + "', from row " + std::to_string(rows) + ": " + e.what());
+        }
+        rows += got / (n * sizeof(float));
+    }
+    if (rows == 0) fail(bad_data, "calibration file '" + path + "' holds no rows");
+    return stats;
+}
+
+/// The quantizer of --method, --importance and --calib; --calib with a method other than seqmse and gptq only where
+/// `calib_with_any_method` (error: it reports the output error).
+inline quantizer parse_quantizer(const format_entry& fmt, const command_line& line, std::size_t n,
+                                 bool calib_with_any_method = false) {
     quantizer q;
-    if (line.method == "search") {
-        if (!fmt.has_search)
-            fail(bad_usage, std::string("--method search supports the weight formats only, not ") + fmt.name);
-        q.method = quant_method::search;
-    } else if (!line.method.empty() && line.method != "rtn") {
-        fail(bad_usage, "--method: '" + line.method + "' is not rtn or search");
+    const struct {
+        const char* name;
+        quant_method method;
+    } methods[] = {{"rtn", quant_method::round_to_nearest},
+                   {"search", quant_method::search},
+                   {"seqmse", quant_method::seqmse},
+                   {"gptq", quant_method::gptq}};
+    bool known = line.method.empty();
+    for (const auto& m : methods)
+        if (line.method == m.name) {
+            q.method = m.method;
+            known = true;
+        }
+    if (!known) fail(bad_usage, "--method: '" + line.method + "' is not rtn, search, seqmse or gptq");
+    if (q.method != quant_method::round_to_nearest && !fmt.has_search)
+        fail(bad_usage, "--method " + line.method + " supports the weight formats only, not " + fmt.name);
+    if (q.calibrated() && line.calib.empty())
+        fail(bad_usage, "--method " + line.method + " needs --calib ACTS.f32 (activation rows)");
+    if (!q.calibrated() && !line.calib.empty() && !calib_with_any_method)
+        fail(bad_usage, "--calib is for --method seqmse or gptq");
+    if (!line.calib.empty()) {
+        if (line.calib == "-" && line.paths[0] == "-") fail(bad_usage, "IN and --calib cannot both be standard input");
+        q.calibration = read_calibration(line.calib, n);
+        q.pool = std::make_unique<thread_pool>();
     }
     if (line.importance.empty()) return q;
     if (line.importance == "-" && line.paths[0] == "-")

@@ -278,11 +278,30 @@ inline bool converts(const gguf::tensor& t, bool embeddings) {
     return embeddings || !is_token_embedding(t.name);
 }
 
-/// Writes tensor t's values in format `to` (whole rows: t.rows() x t.cols() / to.block_size blocks), rows shared
-/// out over the pool.
-inline void requantize_tensor(const gguf::tensor& t, const format_entry& to, quant_method method, thread_pool& pool,
-                              unsigned char* out) {
+/// Writes tensor t's values in format `to` (whole rows: t.rows() x t.cols() / to.block_size blocks) with `method`,
+/// rows shared out over the pool; seqmse and gptq take `calibration`, statistics of t.cols() columns.
+inline void requantize_tensor(const gguf::tensor& t, const format_entry& to, quant_method method,
+                              const calibration_stats* calibration, thread_pool& pool, unsigned char* out) {
     const std::size_t rows = t.rows(), cols = t.cols(), row_bytes = cols / to.block_size * to.block_bytes;
+    const std::string name = "tensor '" + gguf::detail::printable(t.name) + "'";
+    if (calibration) {  // chunks of rows, each a matrix whose 64-row panels the pool shares out
+        quant_options o;
+        o.method = method;
+        o.calibration = calibration;
+        o.pool = &pool;
+        constexpr std::size_t chunk = 1024;
+        std::vector<float> x(std::min(rows, chunk) * cols);
+        for (std::size_t r0 = 0; r0 < rows; r0 += chunk) {
+            const std::size_t n = std::min(chunk, rows - r0);
+            for (std::size_t r = 0; r < n; ++r) gguf::dequantize_row(t, r0 + r, x.data() + r * cols);
+            try {
+                to.quantize_rows(x.data(), n, cols, out + r0 * row_bytes, o);
+            } catch (const lowbit::error& e) {
+                fail(bad_data, name + ", rows from " + std::to_string(r0) + ": " + e.what());
+            }
+        }
+        return;
+    }
     const std::size_t rows_per_task = std::max<std::size_t>(1, (std::size_t{1} << 18) / cols);
     pool((rows + rows_per_task - 1) / rows_per_task, [&](std::size_t task) {
         std::vector<float> x(cols);
@@ -290,10 +309,9 @@ inline void requantize_tensor(const gguf::tensor& t, const format_entry& to, qua
         for (std::size_t r = task * rows_per_task; r < r1; ++r) {
             gguf::dequantize_row(t, r, x.data());
             try {
-                to.quantize(x.data(), cols, out + r * row_bytes, quant_options{method, nullptr});
+                to.quantize(x.data(), cols, out + r * row_bytes, quant_options{method});
             } catch (const lowbit::error& e) {
-                fail(bad_data, "tensor '" + gguf::detail::printable(t.name) + "', row " + std::to_string(r) + ": " +
-                                   e.what());
+                fail(bad_data, name + ", row " + std::to_string(r) + ": " + e.what());
             }
         }
     });
@@ -306,11 +324,16 @@ inline int requantize_command(const std::vector<std::string>& args, std::FILE* o
     const recipe r = parse_recipe(line.type);
     quant_method method = quant_method::round_to_nearest;
     if (line.method == "search") method = quant_method::search;
-    else if (line.method == "seqmse" || line.method == "gptq")
-        fail(bad_usage, "--method " + line.method + " needs calibration activations, which lowbit cannot use yet; "
-                        "use rtn or search");
+    else if (line.method == "seqmse") method = quant_method::seqmse;
+    else if (line.method == "gptq") method = quant_method::gptq;
     else if (!line.method.empty() && line.method != "rtn")
-        fail(bad_usage, "--method: '" + line.method + "' is not rtn or search");
+        fail(bad_usage, "--method: '" + line.method + "' is not rtn, search, seqmse or gptq");
+    const bool calibrated = method == quant_method::seqmse || method == quant_method::gptq;
+    if (calibrated != !line.calib.empty())
+        fail(bad_usage, calibrated ? "--method " + line.method + " needs --calib DIR (activations per tensor)"
+                                   : std::string("--calib is for --method seqmse or gptq"));
+    if (calibrated && !std::filesystem::is_directory(line.calib))
+        fail(bad_usage, "--calib: '" + line.calib + "' is not a directory");
     if (!line.importance.empty())
         fail(bad_usage, "'requantize' takes no --importance (a file's columns differ from tensor to tensor)");
     const std::string &in_path = line.paths[0], &out_path = line.paths[1];
@@ -357,7 +380,7 @@ inline int requantize_command(const std::vector<std::string>& args, std::FILE* o
     writer.set("general.quantization_version", std::uint32_t{2});  // ggml's, of the K formats' layout
 
     double bytes_in = 0, bytes_out = 0, converted_weights = 0, converted_in = 0, converted_out = 0;
-    std::size_t converted = 0;
+    std::size_t converted = 0, calibrated_count = 0;
     const int name_width = 28;
     try {
         writer.write(out_path, [&](std::size_t i, unsigned char* data) {
@@ -367,7 +390,15 @@ inline int requantize_command(const std::vector<std::string>& args, std::FILE* o
                          to[i] ? to[i]->name : "kept", mib(static_cast<double>(writer.tensor_bytes(i))).c_str());
             std::fflush(err);
             if (to[i]) {
-                requantize_tensor(t, *to[i], method, pool, data);
+                // seqmse and gptq where the tensor's activations are in --calib, search elsewhere.
+                std::unique_ptr<calibration_stats> stats;
+                const std::string acts = line.calib + "/" + std::string(t.name) + ".f32";
+                if (calibrated && std::filesystem::is_regular_file(acts)) stats = read_calibration(acts, t.cols());
+                const quant_method m = stats ? method : calibrated ? quant_method::search : method;
+                std::fprintf(err, " %-6s", stats ? line.method.c_str() : m == quant_method::search ? "search" : "rtn");
+                std::fflush(err);
+                calibrated_count += stats != nullptr;
+                requantize_tensor(t, *to[i], m, stats.get(), pool, data);
                 ++converted;
                 converted_weights += static_cast<double>(t.elements());
                 converted_in += static_cast<double>(t.bytes);
@@ -387,7 +418,11 @@ inline int requantize_command(const std::vector<std::string>& args, std::FILE* o
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(out, "%-24s %s -> %s\n", "requantized", in_path.c_str(), out_path.c_str());
     std::fprintf(out, "%-24s %s (general.file_type %u)\n", "type", r.name.c_str(), r.file_type);
-    std::fprintf(out, "%-24s %s\n", "method", method == quant_method::search ? "search" : "rtn");
+    if (calibrated)
+        std::fprintf(out, "%-24s %s (%zu tensors with activations in %s), search for the others\n", "method",
+                     line.method.c_str(), calibrated_count, line.calib.c_str());
+    else
+        std::fprintf(out, "%-24s %s\n", "method", method == quant_method::search ? "search" : "rtn");
     std::fprintf(out, "%-24s %zu converted, %zu kept\n", "tensors", converted, to.size() - converted);
     std::fprintf(out, "%-24s %s -> %s\n", "tensor_data", mib(bytes_in).c_str(), mib(bytes_out).c_str());
     if (converted_weights > 0)

@@ -16,6 +16,9 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 LOWBIT_NAMESPACE_BEGIN
 
@@ -89,6 +92,8 @@ void quantize_checked_blocks(const call_site& at, const float* x_row, std::size_
     const float* x = x_row + first * Fmt::block_size;
     if (!options || options->method == quant_method::round_to_nearest) {
         quantize_blocks(x, y, nblocks, Backend{});
+    } else if (options->method != quant_method::search) {
+        raise(at.str() + ": quant_method::seqmse and gptq quantize whole rows");  // quantize_row_at's job
     } else if constexpr (has_search<Fmt>) {
         const float* w = options->importance ? options->importance + first * Fmt::block_size : nullptr;
         search_quantize_blocks(x, w, y, nblocks);
@@ -98,11 +103,52 @@ void quantize_checked_blocks(const call_site& at, const float* x_row, std::size_
     check_scales<Fmt>(at, x, y, nblocks, first);
 }
 
+constexpr bool is_calibrated(const quant_options* options) noexcept {
+    return options && (options->method == quant_method::seqmse || options->method == quant_method::gptq);
+}
+
+/// Fmt and Backend's blocks for calibrated_method (quantizers.hpp).
+template <class Fmt, class Backend>
+block_codec codec_of() noexcept {
+    using Block = typename Fmt::block;
+    return {Fmt::name(), Fmt::block_size, Fmt::block_bytes,
+            [](const float* x, std::size_t n, void* y, quant_method method, const float* importance) {
+                quant_options o;
+                o.method = method;
+                o.importance = importance;
+                quantize_checked_blocks<Block, Backend>({"quantize_row", Fmt::name()}, x, 0, static_cast<Block*>(y),
+                                                        n / Fmt::block_size, &o);
+            },
+            [](const void* y, std::size_t n, float* x) {
+                dequantize_blocks(static_cast<const Block*>(y), x, n / Fmt::block_size, Backend{});
+            }};
+}
+
+/// The checks of seqmse and gptq's options for rows of `cols` values.
+template <class Fmt>
+void check_calibrated(const call_site& at, const quant_options& options, std::size_t cols) {
+    const char* method = options.method == quant_method::gptq ? "gptq" : "seqmse";
+    if (!has_search<Fmt>) raise(at.str() + ": quant_method::" + method + " supports weight formats only");
+    if (!options.calibration)
+        raise(at.str() + ": quant_method::" + method + " needs options.calibration (a calibration_stats)");
+    if (options.calibration->cols() != cols)
+        raise(at.str() + ": the calibration statistics are of " + std::to_string(options.calibration->cols()) +
+              " columns, the rows of " + std::to_string(cols));
+    if (!(std::isfinite(options.damping) && options.damping >= 0.0f))
+        raise(at.str() + ": damping " + std::to_string(options.damping) + " is not finite and >= 0");
+}
+
 /// quantize_row's checks and work, reporting failures at `at`; options == nullptr means round to nearest.
 template <class Block, class Backend>
 void quantize_row_at(const call_site& at, const float* x, std::size_t n, Block* y, const quant_options* options) {
     using Fmt = typename Block::format;
     check_quantize_input<Fmt>(at, x, n, y != nullptr, options);
+    if (is_calibrated(options)) {
+        check_calibrated<Fmt>(at, *options, n);
+        options->calibration->quantize_rows(x, 1, n, reinterpret_cast<unsigned char*>(y), n / Fmt::block_size * sizeof(Block),
+                                            codec_of<Fmt, Backend>(), *options);
+        return;
+    }
     quantize_checked_blocks<Block, Backend>(at, x, 0, y, n / Fmt::block_size, options);
 }
 
@@ -151,6 +197,21 @@ void dequantize_row(const Block* x, std::size_t n, float* y, Backend = {}) {
     dequantize_blocks(x, y, n / Fmt::block_size, Backend{});
 }
 
+namespace detail {
+/// fake_quantize_row's clip mask of blocks first .. first + count - 1.
+template <class Fmt>
+void clip_mask(const float* x, const float* y, std::size_t first, std::size_t count, std::uint8_t* clipped) {
+    for (std::size_t i = first * Fmt::block_size; i < (first + count) * Fmt::block_size; i += Fmt::block_size) {
+        float lo = y[i], hi = y[i];
+        for (std::size_t j = 1; j < Fmt::block_size; ++j) {
+            lo = std::fmin(lo, y[i + j]);
+            hi = std::fmax(hi, y[i + j]);
+        }
+        for (std::size_t j = 0; j < Fmt::block_size; ++j) clipped[i + j] = x[i + j] > hi || x[i + j] < lo;
+    }
+}
+}  // namespace detail
+
 /// Fake quantization, for quantization-aware training: y = dequantize_row(quantize_row(x, options)) bit for
 /// bit, on every backend, without a row-sized buffer: after quantize_row's input checks, blocks are quantized
 /// and dequantized 8 at a time through a stack buffer. Call it with the format named:
@@ -171,20 +232,83 @@ void fake_quantize_row(const float* x, std::size_t n, float* y, std::uint8_t* cl
     const detail::call_site at{"fake_quantize_row", Fmt::name()};
     detail::check_quantize_input<Fmt>(at, x, n, y != nullptr, &options);
     const std::size_t nblocks = n / Fmt::block_size;
+    if (detail::is_calibrated(&options)) {  // whole rows only: a row-sized buffer
+        std::vector<Block> row(nblocks);
+        detail::quantize_row_at<Block, Backend>(at, x, n, row.data(), &options);
+        dequantize_blocks(row.data(), y, nblocks, Backend{});
+        if (clipped) detail::clip_mask<Fmt>(x, y, 0, nblocks, clipped);
+        return;
+    }
     Block buffer[chunk];
     for (std::size_t first = 0; first < nblocks; first += chunk) {
         const std::size_t count = std::min(chunk, nblocks - first);
         detail::quantize_checked_blocks<Block, Backend>(at, x, first, buffer, count, &options);
         dequantize_blocks(buffer, y + first * Fmt::block_size, count, Backend{});
-        if (!clipped) continue;
-        for (std::size_t i = first * Fmt::block_size; i < (first + count) * Fmt::block_size; i += Fmt::block_size) {
-            float lo = y[i], hi = y[i];
-            for (std::size_t j = 1; j < Fmt::block_size; ++j) {
-                lo = std::fmin(lo, y[i + j]);
-                hi = std::fmax(hi, y[i + j]);
-            }
-            for (std::size_t j = 0; j < Fmt::block_size; ++j) clipped[i + j] = x[i + j] > hi || x[i + j] < lo;
+        if (clipped) detail::clip_mask<Fmt>(x, y, first, count, clipped);
+    }
+}
+
+namespace detail {
+/// A block's min scale: dmin of the K formats (weight = ... - dmin * m_s), m of q4_1 and q5_1 (weight = d q + m),
+/// nullptr for the formats without a min.
+template <class Block>
+auto min_scale_of(Block& b, int) -> decltype(&b.dmin) { return &b.dmin; }
+template <class Block>
+auto min_scale_of(Block& b, long) -> decltype(&b.m) { return &b.m; }
+template <class Block>
+half_bytes* min_scale_of(Block&, ...) { return nullptr; }
+}  // namespace detail
+
+/// For quantization-aware training with learned scales (LSQ, Esser et al. 2020): the gradient of a loss with
+/// respect to each block's scale d and min scale (m of q4_1 and q5_1, dmin of the K formats), given its gradient
+/// grad_y with respect to y = fake_quantize_row<Fmt>(x, n, y, ..., options). Every weight is y_i = d * a_i + c_i *
+/// min_scale, with a_i and c_i fixed by the codes (and sub-block scales). Straight-through estimator: a value
+/// inside its block's range (not clipped, as fake_quantize_row's mask) has dy_i/dd = (y_i - x_i) / d (rounding
+/// passes gradients through: y_i = x_i + d * r_i with r_i held) and dy_i/dmin = 0; a clipped value has
+/// dy_i/dd = a_i and dy_i/dmin = c_i (its code is held). So grad_scale[b] = sum over block b of grad_y_i *
+/// dy_i/dd, grad_min[b] likewise; n / block_size of each. grad_min may be null, and must be for formats without
+/// a min (it is left alone there). Checks as fake_quantize_row; weight formats only.
+template <class Fmt, class Backend = default_backend>
+void fake_quantize_scale_grad(const float* x, std::size_t n, const float* grad_y, float* grad_scale, float* grad_min,
+                              const quant_options& options = {}, Backend = {}) {
+    using Block = typename Fmt::block;
+    static_assert(has_search<Fmt>, "fake_quantize_scale_grad: weight formats only");
+    detail::check_backend<Backend>();
+    const detail::call_site at{"fake_quantize_scale_grad", Fmt::name()};
+    detail::check_quantize_input<Fmt>(at, x, n, grad_y && grad_scale, &options);
+    if (grad_min && !Fmt::has_min) raise(at.str() + ": grad_min must be null: " + Fmt::name() + " has no min");
+    const std::size_t nblocks = n / Fmt::block_size;
+    std::vector<Block> blocks(nblocks);
+    detail::quantize_row_at<Block, Backend>(at, x, n, blocks.data(), &options);
+    float y[Fmt::block_size], a[Fmt::block_size], c[Fmt::block_size];
+    std::uint8_t clipped[Fmt::block_size];
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        const float* xb = x + b * Fmt::block_size;
+        const float* gb = grad_y + b * Fmt::block_size;
+        Block unit = blocks[b];  // a_i: d = 1, min scale 0; c_i: d = 0, min scale 1
+        unit.d.set_bits(0x3C00);
+        if (half_bytes* m = detail::min_scale_of(unit, 0)) m->set_bits(0);
+        dequantize_blocks(&blocks[b], y, 1, Backend{});
+        dequantize_blocks(&unit, a, 1, Backend{});
+        if (half_bytes* m = detail::min_scale_of(unit, 0)) {
+            unit.d.set_bits(0);
+            m->set_bits(0x3C00);
+            dequantize_blocks(&unit, c, 1, Backend{});
         }
+        detail::clip_mask<Fmt>(xb, y, 0, 1, clipped);
+        const float d = load_half(blocks[b].d);
+        double gd = 0, gm = 0;
+        for (std::size_t i = 0; i < Fmt::block_size; ++i) {
+            // d == 0 (an all-zero block): every value holds its code.
+            if (clipped[i] || d == 0.0f) {
+                gd += static_cast<double>(gb[i]) * a[i];
+                if (grad_min) gm += static_cast<double>(gb[i]) * c[i];
+            } else {
+                gd += static_cast<double>(gb[i]) * (static_cast<double>(y[i]) - xb[i]) / d;
+            }
+        }
+        grad_scale[b] = static_cast<float>(gd);
+        if (grad_min) grad_min[b] = static_cast<float>(gm);
     }
 }
 
@@ -220,6 +344,17 @@ template <class Fmt, class Backend = default_backend>
 void quantize(matrix_view<const float> src, qmatrix_view<Fmt> dst, const quant_options& options, Backend = {}) {
     detail::check_backend<Backend>();
     detail::check_same_shape({"quantize", Fmt::name()}, src.rows(), src.cols(), dst.rows(), dst.cols());
+    if (detail::is_calibrated(&options)) {  // all rows at once: seqmse and gptq share work between rows
+        for (std::size_t r = 0; r < src.rows(); ++r)
+            detail::check_quantize_input<Fmt>({"quantize", Fmt::name(), r}, src.row(r), src.cols(), dst.row(r) != nullptr,
+                                              &options);
+        detail::check_calibrated<Fmt>({"quantize", Fmt::name()}, options, src.cols());
+        if (src.rows() == 0) return;
+        options.calibration->quantize_rows(src.row(0), src.rows(), src.row_stride(),
+                                           reinterpret_cast<unsigned char*>(dst.row(0)), dst.row_stride_bytes(),
+                                           detail::codec_of<Fmt, Backend>(), options);
+        return;
+    }
     for (std::size_t r = 0; r < src.rows(); ++r)
         detail::quantize_row_at<typename Fmt::block, Backend>({"quantize", Fmt::name(), r}, src.row(r), src.cols(),
                                                               dst.row(r), &options);

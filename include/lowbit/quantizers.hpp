@@ -8,6 +8,8 @@
 ///                     y the dequantized values (w_i = 1 without importance). Never worse than
 ///                     round_to_nearest: every block is also quantized by it, and the better block (by the
 ///                     exact error of its dequantized values, ties to round_to_nearest) is kept.
+///   seqmse, gptq      Minimize the error of the layer's output on calibration activations (calibration.hpp, which
+///                     needs Eigen; quant_options::calibration points to its statistics).
 ///
 /// The search, for a group of values x_i with weights w_i and integer codes q_i in [qlo, qhi]:
 ///   1. Candidate scales: the group's extreme value (signed max |x| for symmetric codes; max - min for codes
@@ -39,8 +41,13 @@
 
 LOWBIT_NAMESPACE_BEGIN
 
-/// How quantize_row / quantize choose codes and scales (see the file comment).
-enum class quant_method { round_to_nearest, search };
+/// How quantize_row / quantize choose codes and scales (see the file comment; seqmse and gptq: calibration.hpp).
+enum class quant_method { round_to_nearest, search, seqmse, gptq };
+
+class thread_pool;
+namespace detail {
+class calibrated_method;
+}
 
 /// Options of one quantize_row / quantize call.
 struct quant_options {
@@ -48,6 +55,15 @@ struct quant_options {
     /// Importance of each column: n floats (the row length), finite and >= 0, or nullptr for all 1. With a
     /// matrix, every row uses the same vector. Used by `search` only.
     const float* importance = nullptr;
+    /// seqmse and gptq (required there, ignored by the others): the statistics of the layer's input activations,
+    /// a lowbit::calibration_stats (calibration.hpp) of the row length's columns.
+    const detail::calibrated_method* calibration = nullptr;
+    /// gptq: damping added to the Hessian's diagonal, as a fraction of its mean diagonal.
+    float damping = 0.01f;
+    /// gptq: quantize the blocks in order of decreasing activation energy (GPTQ's act-order, by whole blocks).
+    bool act_order = false;
+    /// seqmse and gptq: threads for the rows (nullptr: the calling thread only). Results do not depend on it.
+    thread_pool* pool = nullptr;
 };
 
 namespace detail::search {
@@ -396,6 +412,30 @@ void search_quantize_blocks(const float* x, const float* importance, Block* y, s
         else search::search_legacy_block(x + b * n, w, y[b]);
     }
 }
+
+/// A weight format, type-erased, for the calibration-aware methods: quantize n values of a row (whole blocks)
+/// with round_to_nearest or search (importance may be null), and dequantize them.
+struct block_codec {
+    const char* name;
+    std::size_t block_size, block_bytes;
+    void (*quantize)(const float* x, std::size_t n, void* y, quant_method method, const float* importance);
+    void (*dequantize)(const void* y, std::size_t n, float* x);
+};
+
+/// The methods seqmse and gptq, implemented by lowbit::calibration_stats (calibration.hpp, which needs Eigen);
+/// declared here so that quantize_row and quantize need neither.
+class calibrated_method {
+public:
+    /// The row length the statistics are of.
+    virtual std::size_t cols() const noexcept = 0;
+    /// Quantizes `rows` checked rows of cols() finite floats (x, x_stride floats apart) into y (y_stride bytes
+    /// apart) with options.method, seqmse or gptq.
+    virtual void quantize_rows(const float* x, std::size_t rows, std::size_t x_stride, unsigned char* y,
+                               std::size_t y_stride, const block_codec& codec, const quant_options& options) const = 0;
+
+protected:
+    ~calibrated_method() = default;
+};
 
 }  // namespace detail
 LOWBIT_NAMESPACE_END

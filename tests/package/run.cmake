@@ -33,6 +33,10 @@ if(NOT EXISTS ${WORK_DIR}/build/consumer_dispatch)
   message(FATAL_ERROR "the package has no lowbit::dispatch target")
 endif()
 run(${WORK_DIR}/build/consumer_dispatch)
+if(NOT EXISTS ${WORK_DIR}/build/consumer_calibration)
+  message(FATAL_ERROR "the package has no lowbit::calibration target")
+endif()
+run(${WORK_DIR}/build/consumer_calibration)
 
 if(MODE STREQUAL "installed")
   # The package came from the prefix, not from a system install or the build tree.
