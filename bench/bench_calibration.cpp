@@ -4,7 +4,8 @@
 // Counters: output_snr_db = 10 log10 sum w H w^T / sum e H e^T (e = w - w_hat: the layer's output error on the
 // calibration tokens) and weight_snr_db. The time is one whole quantization: the statistics added from the
 // activations, the method's factorization, and the matrix (at calibration_timed: issue #16's 4096 x 4096 layer
-// with 4096 tokens, q4_K, seqmse and gptq). Built into the Eigen executables (bench_eigen.cpp says why), so Eigen
+// with 4096 tokens, q4_K, seqmse and gptq, on 1 and 2 threads: the statistics and the factorization are one
+// thread's work, the matrix is shared out by 64-row panels). Built into the Eigen executables (bench_eigen.cpp says why), so Eigen
 // runs at that executable's vector width.
 #include "bench_common.hpp"
 
@@ -37,11 +38,13 @@ std::shared_ptr<const layer_data> layer(std::size_t rows, std::size_t cols, std:
 }
 
 template <class Fmt>
-void bench_calibration(benchmark::State& state, std::size_t rows, std::size_t cols, std::size_t tokens, method m) {
+void bench_calibration(benchmark::State& state, std::size_t rows, std::size_t cols, std::size_t tokens, method m,
+                       unsigned threads = 1) {
     const auto d = layer(rows, cols, tokens);
     const lowbit::matrix_view<const float> w(d->w.data(), rows, cols), x(d->x.data(), tokens, cols);
     std::vector<typename Fmt::block> q(rows * cols / Fmt::block_size);
     std::unique_ptr<lowbit::calibration_stats> stats;
+    lowbit::thread_pool pool(threads);
     for (auto _ : state) {
         stats = std::make_unique<lowbit::calibration_stats>(cols);
         stats->add(x);
@@ -56,6 +59,7 @@ void bench_calibration(benchmark::State& state, std::size_t rows, std::size_t co
         if (m == method::gptq || m == method::gptq_act_order) o.method = lowbit::quant_method::gptq;
         o.act_order = m == method::gptq_act_order;
         o.calibration = stats.get();
+        o.pool = threads > 1 ? &pool : nullptr;
         lowbit::quantize(w, lowbit::qmatrix_view<Fmt>(q.data(), rows, cols), o);
         benchmark::ClobberMemory();
     }
@@ -94,10 +98,14 @@ void register_calibration_benchmarks(const suite_sizes& s) {
     for (const auto& [rows, cols, tokens] : s.calibration_quality) register_formats(rows, cols, tokens, lowbit::all_formats{});
     for (const auto& [rows, cols, tokens] : s.calibration_timed)
         for (const method m : {method::seqmse, method::gptq})
-            add(bench_name(std::string("calibration/q4_K/") + method_names[static_cast<int>(m)],
-                           {{"rows", rows}, {"cols", cols}, {"tokens", tokens}}),
-                [=](benchmark::State& st) { bench_calibration<lowbit::q4_K>(st, rows, cols, tokens, m); })
-                ->Iterations(1);
+            for (const std::size_t threads : s.threads)
+                add(bench_name(std::string("calibration/q4_K/") + method_names[static_cast<int>(m)],
+                               {{"rows", rows}, {"cols", cols}, {"tokens", tokens}, {"threads", threads}}),
+                    [=](benchmark::State& st) {
+                        bench_calibration<lowbit::q4_K>(st, rows, cols, tokens, m, static_cast<unsigned>(threads));
+                    },
+                    threads)
+                    ->Iterations(1);
 }
 
 }  // namespace lowbit_bench
