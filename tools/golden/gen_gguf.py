@@ -81,16 +81,22 @@ class Model:
             print(f"{dequant_path.name}: {dequant_path.stat().st_size} bytes")
 
 
+def add_llama_shape(w: GGUFWriter, name: str, *, context: int, blocks: int, embedding: int, feed_forward: int,
+                    heads: int, kv_heads: int):
+    """The metadata of a llama model's name and shape."""
+    w.add_name(name)
+    w.add_context_length(context)
+    w.add_block_count(blocks)
+    w.add_embedding_length(embedding)
+    w.add_feed_forward_length(feed_forward)
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv_heads)
+
+
 def tiny_llama(out: Path):
     m = Model(out / "tiny_llama.gguf", "llama")
     w = m.writer
-    w.add_name("tiny llama")
-    w.add_context_length(256)
-    w.add_block_count(1)
-    w.add_embedding_length(64)
-    w.add_feed_forward_length(256)
-    w.add_head_count(4)
-    w.add_head_count_kv(2)
+    add_llama_shape(w, "tiny llama", context=256, blocks=1, embedding=64, feed_forward=256, heads=4, kv_heads=2)
     w.add_rope_freq_base(10000.0)
     w.add_uint8("test.uint8", 200)
     w.add_int8("test.int8", -100)
@@ -147,14 +153,8 @@ def aligned_64(out: Path):
 
 def mix_llama(out: Path):
     m = Model(out / "mix_llama.gguf", "llama")
-    w = m.writer
-    w.add_name("mix llama")
-    w.add_context_length(4096)
-    w.add_block_count(16)
-    w.add_embedding_length(256)
-    w.add_feed_forward_length(96)
-    w.add_head_count(8)
-    w.add_head_count_kv(2)
+    add_llama_shape(m.writer, "mix llama", context=4096, blocks=16, embedding=256, feed_forward=96, heads=8,
+                    kv_heads=2)
     rng = np.random.default_rng(20)
 
     def matrix(name: str, qtype: T, rows: int, cols: int):
