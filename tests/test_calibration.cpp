@@ -84,10 +84,16 @@ TEST_CASE("calibration_stats: H is the sum of x x^T, merged or added in chunks",
     CHECK(lowbit::calibration_stats(cols).importance() == std::vector<float>(cols, 0.0f));
 }
 
+/// One layer for every format (its statistics are most of the work under emulation).
+const layer& shared_layer() {
+    static const layer l(32, 512, 1024, 7);
+    return l;
+}
+
 TEMPLATE_LIST_TEST_CASE("seqmse and gptq lower the output error below search's, on activations with outliers",
                         "[calibration]", weight_formats) {
     using Fmt = TestType;
-    const layer l(32, 512, 1024, 7);
+    const layer& l = shared_layer();
     const std::vector<float> imatrix = l.stats.importance();
     lowbit::quant_options search = with(lowbit::quant_method::search), weighted = search;
     weighted.importance = imatrix.data();

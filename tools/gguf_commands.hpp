@@ -591,7 +591,7 @@ inline int bench_model_command(const std::vector<std::string>& args, std::FILE* 
     std::fprintf(out, "\n# prompt processing: one GEMM of %zu rows per weight matrix\n", batch);
     std::fprintf(out, "%-24s %.3f\n", "ms_per_batch", prompt_seconds * 1e3);
     std::fprintf(out, "%-24s %.2f\n", "tokens_per_s", static_cast<double>(batch) / prompt_seconds);
-    std::fprintf(out, "%-24s %.1f GOPS (2 per multiply-add)\n", "throughput",
+    std::fprintf(out, "%-24s %.4g GOPS (2 per multiply-add)\n", "throughput",
                  2 * weight_count * static_cast<double>(batch) / prompt_seconds / 1e9);
     std::fprintf(out, "\nestimates: weight products only (no attention, norms or sampling)%s\n",
                  weight_bytes < 64.0 * (1 << 20) ? "; weights under 64 MiB may stay in the CPU's caches" : "");

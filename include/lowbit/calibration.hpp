@@ -42,7 +42,6 @@
 #include <mutex>
 #include <numeric>
 #include <string>
-#include <utility>
 #include <vector>
 
 LOWBIT_NAMESPACE_BEGIN
@@ -111,9 +110,13 @@ public:
         return w;
     }
 
-    /// The output error of quantized rows: sum over rows of (w - w_hat) H (w - w_hat)^T, and the output energy
-    /// sum of w H w^T (their ratio is the output SNR), for rows x cols() floats w and w_hat.
-    std::pair<double, double> output_error(matrix_view<const float> w, matrix_view<const float> w_hat) const {
+    /// What output_error() sums over the rows.
+    struct output_sums {
+        double error;   // sum of (w - w_hat) H (w - w_hat)^T
+        double energy;  // sum of w H w^T: error / energy is the inverse of the output SNR
+    };
+    /// The output error of quantized rows, for rows x cols() floats w and w_hat.
+    output_sums output_error(matrix_view<const float> w, matrix_view<const float> w_hat) const {
         if (w.cols() != m_cols || w_hat.cols() != m_cols || w.rows() != w_hat.rows())
             raise("calibration_stats::output_error: shapes do not match the statistics of " + std::to_string(m_cols) +
                   " columns");
