@@ -37,10 +37,23 @@ inline std::uint64_t model_count(const gguf::file& model, const std::string& key
     return v && gguf::is_integer(v->type()) ? v->get_unsigned() : 0;
 }
 
-inline std::string with_mib(double bytes) {
-    char text[64];
-    std::snprintf(text, sizeof(text), "%.0f (%.2f MiB)", bytes, bytes / (1024.0 * 1024.0));
+/// general.architecture, the prefix of the model's keys ("llama"), or "" where it is missing or not a string.
+inline std::string architecture(const gguf::file& model) {
+    const gguf::value* v = model.find("general.architecture");
+    return v && v->type() == gguf::value_type::string ? std::string(v->get<std::string_view>()) : "";
+}
+
+inline std::string mib(double bytes) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.2f MiB", bytes / (1024.0 * 1024.0));
     return text;
+}
+
+/// "123 (0.00 MiB)": a byte count and its MiB.
+inline std::string with_mib(double bytes) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.0f (", bytes);
+    return text + mib(bytes) + ")";
 }
 
 /// Bytes per value of a KV cache stored in Fmt.
@@ -58,10 +71,7 @@ inline int inspect_command(const std::vector<std::string>& args, std::FILE* out)
     std::fprintf(out, "%-32s %s\n", "file", line.paths[0].c_str());
     std::fprintf(out, "%-32s %u\n", "gguf_version", model.version());
     std::fprintf(out, "%-32s %llu\n", "alignment", static_cast<unsigned long long>(model.alignment()));
-    const gguf::value* arch_value = model.find("general.architecture");
-    const std::string arch = arch_value && arch_value->type() == gguf::value_type::string
-                                 ? std::string(arch_value->get<std::string_view>())
-                                 : "";
+    const std::string arch = architecture(model);
     const std::string keys[] = {"general.architecture",         "general.name",
                                 arch + ".context_length",       arch + ".block_count",
                                 arch + ".embedding_length",     arch + ".attention.head_count",
@@ -135,12 +145,6 @@ inline int inspect_command(const std::vector<std::string>& args, std::FILE* out)
 inline unsigned parse_threads(const command_line& line) {
     if (line.threads.empty()) return std::max(1u, std::thread::hardware_concurrency());
     return static_cast<unsigned>(std::min<std::size_t>(parse_positive("--threads", line.threads, "threads"), 1024));
-}
-
-inline std::string mib(double bytes) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%.2f MiB", bytes / (1024.0 * 1024.0));
-    return text;
 }
 
 inline bool ends_with(std::string_view s, std::string_view end) {
@@ -351,10 +355,7 @@ inline int requantize_command(const std::vector<std::string>& args, std::FILE* o
         ffn_down_count += has(t.name, "ffn_down");
         has_output |= t.name == "output.weight";
     }
-    const std::string arch =
-        model.find("general.architecture") && model.at("general.architecture").type() == gguf::value_type::string
-            ? std::string(model.get<std::string_view>("general.architecture"))
-            : "";
+    const std::string arch = architecture(model);
     const std::uint64_t heads = model_count(model, arch + ".attention.head_count"),
                         kv_heads = model_count(model, arch + ".attention.head_count_kv");
     weight_role role{{}, false, 0, attn_v_count, 0, ffn_down_count, heads && kv_heads ? heads / kv_heads : 1};
@@ -446,7 +447,6 @@ struct quantized_view_format<qmatrix_view<Fmt, Block>> {
 /// One weight matrix of the forward pass: product(x, y, batch) computes y = W x for `batch` rows of x (a GEMV
 /// for one).
 struct timed_weight {
-    const gguf::tensor* tensor;
     double bytes;  // read by one product: the file's, or the packed matrix's
     std::function<void(const float* x, float* y, std::size_t batch, thread_pool& pool)> product;
 };
@@ -509,7 +509,7 @@ inline int bench_model_command(const std::vector<std::string>& args, std::FILE* 
         // A forward pass multiplies by every weight matrix, but looks rows of the token embeddings up (unless they
         // are tied to the output).
         if (t.n_dims < 2 || !ends_with(t.name, "weight") || (has_output && is_token_embedding(t.name))) continue;
-        timed_weight w{&t, static_cast<double>(t.bytes), nullptr};
+        timed_weight w{static_cast<double>(t.bytes), nullptr};
         if (t.type->viewable)
             gguf::visit(t, [&](auto view) {
                 using Fmt = typename quantized_view_format<decltype(view)>::type;
