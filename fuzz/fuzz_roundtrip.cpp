@@ -109,6 +109,27 @@ void check_block(const char* name, const float* x, const lowbit::q8_1::block& q,
                         ideal, bound);
 }
 
+// iq4_nl: d = m / -127 stored as fp16 dh, D = amax / 127, codes the nearest table value to x / dh. Inside the
+// table the largest half gap is 12 steps, but x = -m lands on +127 where the table ends at 113: 14 steps of dh; and
+// |x / dh| exceeds 127 by at most 127 |D - |dh|| / |dh| (fp16's rounding, or a scale flushed to zero: y = 0).
+void check_block(const char* name, const float* x, const lowbit::iq4_nl::block& q, const float* y) {
+    const double D = block_amax(x, 32) / 127.0, dh = std::fabs(static_cast<double>(lowbit::load_half(q.d)));
+    for (std::size_t j = 0; j < 32; ++j) {
+        const double bound = 14.0 * dh * (1 + 0x1p-16) + 127.0 * std::fabs(D - dh) + 0x1p-24 * std::fabs(y[j]) + 0x1p-149;
+        require_within(name, j, x[j], y[j], bound);
+    }
+}
+
+// mxfp4: d = 2^(e - 128) with amax / d in [8, 16) (or below 8 when e is clamped to 0); the doubled E2M1 values
+// are 0 1 2 3 4 6 8 12, so a value within the table is at most 2 steps from its code (between 8 and 12), and one
+// beyond 12 at most 4 (16 - 12). y = value * d is exact.
+void check_block(const char* name, const float* x, const lowbit::mxfp4::block& q, const float* y) {
+    const double d = lowbit::mxfp4::scale(q);
+    LOWBIT_FUZZ_REQUIRE(q.e == 0 || block_amax(x, 32) >= 8.0 * d, "%s: exponent %d too large for amax %a", name,
+                        q.e, block_amax(x, 32));
+    for (std::size_t j = 0; j < 32; ++j) require_within(name, j, x[j], y[j], 4.0 * d * (1 + 0x1p-20) + 0x1p-149);
+}
+
 // Formats without a derived bound (added after this file): a sanity check only. Values come back finite and
 // within 4 amax of the block (2 amax covers any sane reconstruction; fp16 rounding of a subnormal scale can
 // nearly double it).

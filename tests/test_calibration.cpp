@@ -228,17 +228,30 @@ TEMPLATE_LIST_TEST_CASE("fake_quantize_scale_grad: LSQ's gradients, finite diffe
         CAPTURE(b);
         // The codes held, y is affine in d and the min scale: central differences over neighbouring fp16 values
         // give a_i and c_i, the clipped values' derivatives.
+        const auto difference = [&](const Block& up, const Block& down, double h, std::size_t i) {
+            float yu[Fmt::block_size], yd[Fmt::block_size];
+            lowbit::dequantize_row(&up, Fmt::block_size, yu, backend{});
+            lowbit::dequantize_row(&down, Fmt::block_size, yd, backend{});
+            return (static_cast<double>(yu[i]) - yd[i]) / h;
+        };
         const auto derivative = [&](lowbit::half_bytes Block::*field, std::size_t i) {
             Block up = blocks[b], down = blocks[b];
             (up.*field).set_bits(static_cast<std::uint16_t>((blocks[b].*field).bits() + 1));
             (down.*field).set_bits(static_cast<std::uint16_t>((blocks[b].*field).bits() - 1));
-            float yu[Fmt::block_size], yd[Fmt::block_size];
-            lowbit::dequantize_row(&up, Fmt::block_size, yu, backend{});
-            lowbit::dequantize_row(&down, Fmt::block_size, yd, backend{});
-            const double h = lowbit::load_half(up.*field) - lowbit::load_half(down.*field);
-            return (static_cast<double>(yu[i]) - yd[i]) / h;
+            return difference(up, down, lowbit::load_half(up.*field) - lowbit::load_half(down.*field), i);
         };
-        const float d = lowbit::load_half(blocks[b].d);
+        // d's derivative; mxfp4's d is a power of two, and y is linear in it: its neighbours are 2d and d/2.
+        const auto derivative_d = [&](std::size_t i) {
+            if constexpr (std::is_same<Fmt, lowbit::mxfp4>::value) {
+                Block up = blocks[b], down = blocks[b];
+                ++up.e;
+                --down.e;
+                return difference(up, down, lowbit::mxfp4::scale(up) - lowbit::mxfp4::scale(down), i);
+            } else {
+                return derivative(&Block::d, i);
+            }
+        };
+        const float d = lowbit::detail::scale_of(blocks[b]);
         REQUIRE(d != 0.0f);
         double want_d = 0, want_m = 0, scale = 0;
         std::size_t clipped_count = 0;
@@ -246,7 +259,7 @@ TEMPLATE_LIST_TEST_CASE("fake_quantize_scale_grad: LSQ's gradients, finite diffe
             const std::size_t k = b * Fmt::block_size + i;
             if (clipped[k]) {
                 ++clipped_count;
-                want_d += g[k] * derivative(&Block::d, i);
+                want_d += g[k] * derivative_d(i);
                 if constexpr (Fmt::has_min) {
                     if constexpr (std::is_same<Fmt, lowbit::q4_1>::value || std::is_same<Fmt, lowbit::q5_1>::value)
                         want_m += g[k] * derivative(&Block::m, i);

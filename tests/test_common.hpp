@@ -11,6 +11,14 @@
 
 namespace lowbit_test {
 
+/// Formats with an fp16 scale, whose scale can overflow (q8_K's float32 scale and mxfp4's power of two up to
+/// 2^127 cannot).
+template <class Fmt, class = void>
+constexpr bool has_fp16_scale = false;
+template <class Fmt>
+constexpr bool has_fp16_scale<Fmt, std::void_t<decltype(typename Fmt::block{}.d)>> =
+    std::is_same<decltype(typename Fmt::block{}.d), lowbit::half_bytes>::value;
+
 /// The backend this executable tests (tests/CMakeLists.txt builds one executable per backend).
 using backend = LOWBIT_TEST_BACKEND;
 

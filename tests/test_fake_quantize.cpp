@@ -124,8 +124,8 @@ TEMPLATE_LIST_TEST_CASE("fake_quantize_row checks its input like quantize_row", 
     x[9 * Fmt::block_size + 1] = 1.0f;
 
     // A scale beyond fp16 in block 9 (of the second 8-block chunk) is reported with its number in the row
-    // (q8_K's float32 scale has no such limit).
-    if constexpr (!std::is_same<Fmt, lowbit::q8_K>::value) {
+    // (q8_K's and mxfp4's scales have no such limit).
+    if constexpr (has_fp16_scale<Fmt>) {
         x[9 * Fmt::block_size + 2] = 3.0e38f;
         REQUIRE_THROWS_WITH(lowbit::fake_quantize_row<Fmt>(x.data(), n, y.data(), mask.data(), {}, backend{}),
                             Catch::Contains("fake_quantize_row(" + name + "): block 9 ") &&

@@ -12,7 +12,11 @@ using namespace lowbit_test;
 namespace {
 
 /// The formats gguf.quants can quantize (not only dequantize).
-using gguf_quantizable = std::tuple<lowbit::q8_0, lowbit::q5_1, lowbit::q5_0, lowbit::q4_1, lowbit::q4_0>;
+using gguf_quantizable = std::tuple<lowbit::q8_0, lowbit::q5_1, lowbit::q5_0, lowbit::q4_1, lowbit::q4_0, lowbit::mxfp4,
+                                    lowbit::tq2_0, lowbit::tq1_0>;
+/// Those, and the formats whose golden file holds random and crafted blocks (the K formats: test_kquants.cpp).
+using gguf_dequantizable = std::tuple<lowbit::q8_0, lowbit::q5_1, lowbit::q5_0, lowbit::q4_1, lowbit::q4_0,
+                                      lowbit::mxfp4, lowbit::iq4_nl, lowbit::iq4_xs, lowbit::tq2_0, lowbit::tq1_0>;
 
 /// Every value of a golden vector, e.g. golden_file<float>("q4_0.input.f32"). Fails the test if it is missing.
 template <class T>
@@ -50,7 +54,7 @@ TEMPLATE_LIST_TEST_CASE("quantize_row gives gguf's bytes", "[golden][quantize]",
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("dequantize_row gives gguf's floats", "[golden][dequantize]", gguf_quantizable) {
+TEMPLATE_LIST_TEST_CASE("dequantize_row gives gguf's floats", "[golden][dequantize]", gguf_dequantizable) {
     using Fmt = TestType;
     const auto bytes = golden_file<unsigned char>(std::string(Fmt::name()) + ".gguf.bin");
     const auto want = golden_file<float>(std::string(Fmt::name()) + ".dequant.f32");

@@ -63,6 +63,8 @@ template <class Block>
 void set_unit_scales(Block& b, std::mt19937& rng) {
     if constexpr (has_scale_hooks<typename Block::format>::value) {
         Block::format::set_unit_scales(b, rng);
+    } else if constexpr (std::is_same<Block, lowbit::mxfp4::block>::value) {
+        b.e = 128;  // 2^0
     } else {
         b.d.set_bits(0x3C00);  // 1.0
         if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
@@ -81,6 +83,8 @@ template <class Block>
 void set_random_scales(Block& b, std::mt19937& rng) {
     if constexpr (has_scale_hooks<typename Block::format>::value) {
         Block::format::set_random_scales(b, rng);
+    } else if constexpr (std::is_same<Block, lowbit::mxfp4::block>::value) {
+        b.e = static_cast<std::uint8_t>(120 + rng() % 10);  // 2^-8 .. 2^1
     } else {
         b.d.set_bits(random_scale(rng));
         if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)

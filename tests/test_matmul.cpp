@@ -65,11 +65,11 @@ float fma_sequence(const WBlock* w, const ABlock* a, std::size_t nblocks) {
     for (std::size_t b = 0; b < nblocks; ++b) {
         WBlock wb = w[b];
         ABlock ab = a[b];
-        wb.d.set_bits(0x3C00);
+        lowbit::detail::set_unit_scale(wb);
         ab.d.set_bits(0x3C00);
         if constexpr (WBlock::format::has_min) wb.m.set_bits(0);
         const float isum = lowbit::arch::dot_blocks(&wb, &ab, 1, lowbit::scalar{});
-        acc = std::fma(isum, lowbit::load_half(w[b].d) * lowbit::load_half(a[b].d), acc);
+        acc = std::fma(isum, lowbit::detail::scale_of(w[b]) * lowbit::load_half(a[b].d), acc);
         if constexpr (WBlock::format::has_min)
             acc = std::fma(lowbit::load_half(w[b].m), lowbit::load_half(a[b].s), acc);
     }

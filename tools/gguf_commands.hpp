@@ -185,12 +185,14 @@ inline recipe parse_recipe(const std::string& type) {
     for (const format_entry& f : formats()) {
         if (!same_name(f.name, type)) continue;
         if (!f.has_search) fail(bad_usage, std::string("--type ") + f.name + " is an activation format, not a weight format");
-        // llama.cpp's file type of a model mostly in this format (the K formats' nearest: their _S mixes).
+        // llama.cpp's file type of a model mostly in this format (the K formats' nearest: their _S mixes; mxfp4's:
+        // MXFP4_MOE, gpt-oss's).
         static const struct {
             const char* format;
             std::uint32_t file_type;
         } file_types[] = {{"q4_0", 2}, {"q4_1", 3}, {"q8_0", 7},  {"q5_0", 8},  {"q5_1", 9},
-                          {"q2_K", 10}, {"q3_K", 11}, {"q4_K", 14}, {"q5_K", 16}, {"q6_K", 18}};
+                          {"q2_K", 10}, {"q3_K", 11}, {"q4_K", 14}, {"q5_K", 16}, {"q6_K", 18},
+                          {"iq4_nl", 25}, {"iq4_xs", 30}, {"mxfp4", 38}};
         std::uint32_t file_type = 0;
         for (const auto& ft : file_types)
             if (same_name(ft.format, f.name)) file_type = ft.file_type;
@@ -257,12 +259,12 @@ inline const format_entry& mixed_type(const recipe& r, const weight_role& w) {
 }
 
 /// f itself if rows of `cols` values are whole blocks of it; else llama.cpp's fallback of the same bits or more
-/// in 32-value blocks (q4_0 stands in for its IQ4_NL, which lowbit does not have yet); nullptr if none fits.
+/// in 32-value blocks; nullptr if none fits.
 inline const format_entry* fitting_type(const format_entry& f, std::uint64_t cols) {
     if (cols % f.block_size == 0) return &f;
     static const struct {
         const char *from, *to;
-    } fallbacks[] = {{"q2_K", "q4_0"}, {"q3_K", "q4_0"}, {"q4_K", "q5_0"}, {"q5_K", "q5_1"}, {"q6_K", "q8_0"}};
+    } fallbacks[] = {{"q2_K", "iq4_nl"}, {"q3_K", "iq4_nl"}, {"q4_K", "q5_0"}, {"q5_K", "q5_1"}, {"q6_K", "q8_0"}};
     for (const auto& fb : fallbacks) {
         const format_entry& to = find_format(fb.to);
         if (same_name(fb.from, f.name) && cols % to.block_size == 0) return &to;

@@ -257,6 +257,17 @@ template <class Block>
 auto min_scale_of(Block& b, long) -> decltype(&b.m) { return &b.m; }
 template <class Block>
 half_bytes* min_scale_of(Block&, ...) { return nullptr; }
+/// A block's scale d as a float, and d set to 1: mxfp4's power of two in its exponent byte, the others' fp16 d.
+template <class Block>
+float scale_of(const Block& b) noexcept {
+    if constexpr (std::is_same<Block, mxfp4::block>::value) return mxfp4::scale(b);
+    else return load_half(b.d);
+}
+template <class Block>
+void set_unit_scale(Block& b) noexcept {
+    if constexpr (std::is_same<Block, mxfp4::block>::value) b.e = 128;
+    else b.d.set_bits(0x3C00);
+}
 }  // namespace detail
 
 /// For quantization-aware training with learned scales (LSQ, Esser et al. 2020): the gradient of a loss with
@@ -286,17 +297,17 @@ void fake_quantize_scale_grad(const float* x, std::size_t n, const float* grad_y
         const float* xb = x + b * Fmt::block_size;
         const float* gb = grad_y + b * Fmt::block_size;
         Block unit = blocks[b];  // a_i: d = 1, min scale 0; c_i: d = 0, min scale 1
-        unit.d.set_bits(0x3C00);
+        detail::set_unit_scale(unit);
         if (half_bytes* m = detail::min_scale_of(unit, 0)) m->set_bits(0);
         dequantize_blocks(&blocks[b], y, 1, Backend{});
         dequantize_blocks(&unit, a, 1, Backend{});
-        if (half_bytes* m = detail::min_scale_of(unit, 0)) {
+        if constexpr (Fmt::has_min) {
             unit.d.set_bits(0);
-            m->set_bits(0x3C00);
+            detail::min_scale_of(unit, 0)->set_bits(0x3C00);
             dequantize_blocks(&unit, c, 1, Backend{});
         }
         detail::clip_mask<Fmt>(xb, y, 0, 1, clipped);
-        const float d = load_half(blocks[b].d);
+        const float d = detail::scale_of(blocks[b]);
         double gd = 0, gm = 0;
         for (std::size_t i = 0; i < Fmt::block_size; ++i) {
             // d == 0 (an all-zero block): every value holds its code.
@@ -316,9 +327,10 @@ void fake_quantize_scale_grad(const float* x, std::size_t n, const float* grad_y
 /// (Fmt::activation: q8_0 for q8_0, q4_0, q5_0; q8_1 for q4_1, q5_1; q8_K for the K-quants).
 /// Each block's integer sum is exact on every backend; the float sum of the scaled block terms may be
 /// accumulated in another order by SIMD backends, so results differ from the scalar reference by at most
-/// 2 (nblocks + 2) * 2^-24 * sum over blocks of |scale products|, where a block's scale products are its
+/// 2 (nblocks + 2) * (2^-24 * sum over blocks of |scale products| + 2^-149), where a block's scale products are its
 /// d-term (isum * d_w * d_a) and, for formats with a min, its min term (m_w * s_a, or dmin * d_a * msum): the two
-/// may cancel, so each counts with its own magnitude (tested). If a product overflows float the result is
+/// may cancel, so each counts with its own magnitude (tested); 2^-149 (the float subnormals' step) covers products
+/// below float's normal range (mxfp4's smallest exponents reach it). If a product overflows float the result is
 /// unspecified beyond being non-finite.
 template <class Block, class Backend = default_backend>
 float dot(const Block* w, const typename Block::format::activation::block* a, std::size_t n, Backend = {}) {

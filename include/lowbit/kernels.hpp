@@ -7,7 +7,9 @@
 #include "core/matmul.hpp"
 #include "ref/kquant.hpp"
 #include "ref/linear32.hpp"
+#include "ref/nonlinear.hpp"
 #include "ref/q8.hpp"
+#include "ref/ternary.hpp"
 
 #include "arch/avx2/kernels.hpp"
 #include "arch/avx512/kernels.hpp"

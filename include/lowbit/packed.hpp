@@ -70,7 +70,7 @@ LOWBIT_NAMESPACE_BEGIN
 /// the others, and pack() rejects them at compile time).
 template <class Fmt>
 struct packed_layout {
-    static constexpr bool supported = false;
+    static constexpr bool supported = false, kquant = false;
 };
 
 namespace detail {

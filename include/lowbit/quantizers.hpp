@@ -19,6 +19,7 @@
 ///      squares: a = sum w x q / sum w q^2 (symmetric), or the 2x2 normal equations for x ~ a q + b (with
 ///      b <= 0 for the K formats' mins, falling back to b = 0). The best candidate is kept and refined by two
 ///      more round/refit steps (Lloyd iterations), each kept only if it lowers the error.
+/// iq4_nl and mxfp4 (codes into a table) search the scale as search_nonlinear_block says.
 /// Formats with one scale per 32 values (q4_0, q4_1, q5_0, q5_1, q8_0) store the fitted scale (and min) as
 /// fp16 and re-round every code with the stored values. K formats fit every sub-block as above, then quantize
 /// the sub-block scales and mins to their integer codes under fp16 super-block scales d and dmin, trying
@@ -33,8 +34,11 @@
 /// it writes are valid and never worse than round_to_nearest either way.
 #include "ref/kquant.hpp"
 #include "ref/linear32.hpp"
+#include "ref/nonlinear.hpp"
 #include "ref/q8.hpp"
+#include "ref/ternary.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 #include <type_traits>
@@ -275,6 +279,92 @@ void search_legacy_block(const float* x, const float* w, Block& y) {
     y = best;
 }
 
+// ---- iq4_nl, mxfp4: codes into a table of 16 values ----
+
+/// iq4_nl: the signed max is mapped to table positions -127 + t, t = -8..8 (each rounds every value to its
+/// nearest table entry), each candidate's scale refitted by weighted least squares, re-rounded under the fp16
+/// scale, and the best one refined by Lloyd steps. mxfp4: the codes are already the nearest under each scale, so
+/// only the shared exponent is searched: the round_to_nearest exponent and its two neighbours.
+template <class Block>
+void search_nonlinear_block(const float* x, const float* w, Block& y) {
+    using Fmt = typename Block::format;
+    Block best;
+    arch::quantize_blocks(x, &best, 1, arch::scalar{});
+    double best_err = block_error(x, w, best);
+    int code[32];
+    Block candidate;
+    if constexpr (std::is_same<Fmt, mxfp4>::value) {
+        const int e0 = best.e;
+        for (int e = e0 - 1; e <= e0 + 1; e += 2) {
+            if (e < 0 || e > 255) continue;
+            candidate.e = static_cast<std::uint8_t>(e);
+            const float d = Fmt::scale(candidate);
+            for (int j = 0; j < 32; ++j) code[j] = arch::ref::nearest_mxfp4(x[j], d);
+            arch::ref::pack_nibbles(code, candidate.qs);
+            keep_better(x, w, candidate, best, best_err);
+        }
+    } else {
+        // Rounds under the stored scale of d, keeps the block if better; returns the least-squares refit of d.
+        auto try_scale = [&](float d) {
+            store_half(candidate.d, d);
+            const float id = arch::ref::inverse_or_zero(load_half(candidate.d));
+            double sxv = 0.0, svv = 0.0;
+            for (int j = 0; j < 32; ++j) {
+                code[j] = arch::ref::nearest_ascending(Fmt::values, x[j] * id);
+                const double v = Fmt::values[code[j]];
+                sxv += w[j] * v * x[j];
+                svv += w[j] * v * v;
+            }
+            arch::ref::pack_nibbles(code, candidate.qs);
+            keep_better(x, w, candidate, best, best_err);
+            return svv > 0.0 ? static_cast<float>(sxv / svv) : 0.0f;
+        };
+        const float m = arch::ref::find_signed_absmax(x, 32).value;
+        if (m == 0.0f) {
+            y = best;
+            return;
+        }
+        for (int t = -8; t <= 8; ++t) {
+            const float refit = try_scale(m / (-127.0f + static_cast<float>(t)));
+            if (std::isfinite(refit)) try_scale(refit);
+        }
+        float d = try_scale(load_half(best.d));  // Lloyd steps from the best: refit, round
+        for (int step = 0; step < 2; ++step) d = try_scale(d);
+    }
+    y = best;
+}
+
+// ---- tq1_0, tq2_0: codes -1, 0, 1 times d ----
+
+/// For a set S of nonzero codes (q_i = sign x_i there) the best d is sum_S w |x| / sum_S w, and the error drops
+/// by (sum_S w |x|)^2 / sum_S w. S is searched among the k values of largest |x|, k = 1..256 (exact without
+/// importance); the best d is stored as fp16 and every code re-rounded under it (nearest of -1, 0, 1).
+template <class Block>
+void search_ternary_block(const float* x, const float* w, Block& y) {
+    arch::quantize_blocks(x, &y, 1, arch::scalar{});
+    double best_err = block_error(x, w, y);
+    int order[256];
+    for (int i = 0; i < 256; ++i) order[i] = i;
+    std::stable_sort(order, order + 256, [x](int a, int b) { return std::fabs(x[a]) > std::fabs(x[b]); });
+    double swx = 0.0, sw = 0.0, best_gain = 0.0, best_d = 0.0;
+    for (int k = 0; k < 256; ++k) {
+        swx += w[order[k]] * std::fabs(static_cast<double>(x[order[k]]));
+        sw += w[order[k]];
+        if (sw > 0.0 && swx * swx / sw > best_gain) {
+            best_gain = swx * swx / sw;
+            best_d = swx / sw;
+        }
+    }
+    const float d = to_stored_half(best_d);
+    const float id = arch::ref::inverse_or_zero(d);
+    int q[256];
+    for (int i = 0; i < 256; ++i) q[i] = arch::ref::nearest_clamped(x[i] * id, -1, 1) + 1;
+    Block candidate;
+    arch::ref::pack_ternary(q, candidate);
+    store_half(candidate.d, d);
+    keep_better(x, w, candidate, y, best_err);
+}
+
 // ---- K formats ----
 
 /// Integer sub-block scales (and mins) for super-block scales d (and dmin): nearest, clamped.
@@ -319,6 +409,41 @@ double round_and_measure(const float* x, const float* w, kfields<Block>& f) noex
         e += w[i] * diff * diff;
     }
     return e;
+}
+
+/// iq4_xs: each sub-block's scale searched as iq4_nl's (search_nonlinear_block, on a one-block iq4_nl view of
+/// it), then the integer sub-block scales under fp16 super-block scales d from A. the largest fitted scale / -32,
+/// B. d refitted by least squares over the sub-blocks (weighted by sum w v^2), re-rounding every code under the
+/// stored scales each time; the block with the least error (round_to_nearest's included) is kept.
+inline void search_iq4_xs_block(const float* x, const float* w, iq4_xs::block& y) {
+    arch::quantize_blocks(x, &y, 1, arch::scalar{});
+    double best_err = block_error(x, w, y);
+    double a[8], va[8];
+    for (int s = 0; s < 8; ++s) {
+        iq4_nl::block sub;
+        search_nonlinear_block(x + 32 * s, w + 32 * s, sub);
+        a[s] = load_half(sub.d);
+        int code[32];
+        arch::ref::unpack_codes(sub.qs, nullptr, code);
+        va[s] = 0.0;
+        for (int j = 0; j < 32; ++j) va[s] += w[32 * s + j] * double(iq4_nl::values[code[j]]) * iq4_nl::values[code[j]];
+    }
+    double amax = 0.0;
+    for (double v : a) amax = std::fabs(v) > std::fabs(amax) ? v : amax;
+    if (amax == 0.0) return;
+    int l[8];
+    double d = amax / -32.0;
+    for (int step = 0; step < 3; ++step) {
+        const float dh = to_stored_half(d);
+        const float id = arch::ref::inverse_or_zero(dh);
+        for (int s = 0; s < 8; ++s) l[s] = arch::ref::nearest_clamped(static_cast<float>(a[s]) * id, -32, 31);
+        iq4_xs::block candidate;
+        arch::ref::assemble_iq4_xs(x, dh, l, candidate);
+        keep_better(x, w, candidate, y, best_err);
+        const double refit = refit_factor<8>(a, l, va);
+        if (refit == 0.0 || !std::isfinite(refit)) break;
+        d = refit;
+    }
 }
 
 template <class Block>
@@ -389,12 +514,13 @@ void search_k_block(const float* x, const float* w, Block& y) {
 
 }  // namespace detail::search
 
-/// True for the formats `quant_method::search` supports: the weight formats q8_0, q5_1, q5_0, q4_1, q4_0,
-/// q6_K, q5_K, q4_K, q3_K, q2_K (not the activation formats q8_1 and q8_K).
+/// True for the formats `quant_method::search` supports: every weight format (not the activation formats q8_1
+/// and q8_K).
 template <class Fmt>
 constexpr bool has_search =
     arch::ref::kquant<typename Fmt::block>::value || arch::ref::nibble_format<typename Fmt::block>::value ||
-    std::is_same<Fmt, q8_0>::value;
+    arch::ref::nonlinear_format<typename Fmt::block>::value || std::is_same<Fmt, iq4_xs>::value ||
+    arch::ref::ternary_format<typename Fmt::block>::value || std::is_same<Fmt, q8_0>::value;
 
 namespace detail {
 
@@ -409,6 +535,9 @@ void search_quantize_blocks(const float* x, const float* importance, Block* y, s
     for (std::size_t b = 0; b < nblocks; ++b) {
         const float* w = importance ? importance + b * n : ones;
         if constexpr (arch::ref::kquant<Block>::value) search::search_k_block(x + b * n, w, y[b]);
+        else if constexpr (arch::ref::nonlinear_format<Block>::value) search::search_nonlinear_block(x + b * n, w, y[b]);
+        else if constexpr (std::is_same<Block, iq4_xs::block>::value) search::search_iq4_xs_block(x + b * n, w, y[b]);
+        else if constexpr (arch::ref::ternary_format<Block>::value) search::search_ternary_block(x + b * n, w, y[b]);
         else search::search_legacy_block(x + b * n, w, y[b]);
     }
 }

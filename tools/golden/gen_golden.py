@@ -11,6 +11,11 @@ format, K formats included; <fmt> is lowbit's format name, e.g. q4_0, q4_K):
                      q5_1; for the K formats q2_K, q3_K, q4_K, q5_K, q6_K (gguf only dequantizes them) random block
                      bytes followed by crafted blocks (see k_blocks)
   <fmt>.dequant.f32  float32 gguf.quants.dequantize() of <fmt>.gguf.bin
+The non-linear formats: mxfp4 as the simple ones (gguf quantizes it; inputs checked to avoid the few-ulp band below
+a power of two where gguf's float32 log2 rounds up, see lowbit's ref/nonlinear.hpp); iq4_nl and iq4_xs (gguf only
+dequantizes them) random block bytes, then crafted ones, as the K formats (every code under fp16 scales 65504,
+-65504, subnormal, +-0, -1), whole rows of ROW values. The ternary tq1_0 and tq2_0 as the simple formats (gguf
+quantizes them), one super-block per row.
 
 Usage: gen_golden.py OUTPUT_DIR
 """
@@ -33,6 +38,7 @@ SIMPLE = {
     "q5_0": (T.Q5_0, 2.0e5),
     "q5_1": (T.Q5_1, 6.0e4),
 }
+NONLINEAR_BLOCKS = {"iq4_nl": (T.IQ4_NL, (0,)), "iq4_xs": (T.IQ4_XS, (0,))}  # gguf type, offsets of the fp16 scales
 K_FORMATS = {"q2_K": T.Q2_K, "q3_K": T.Q3_K, "q4_K": T.Q4_K, "q5_K": T.Q5_K, "q6_K": T.Q6_K}
 
 # Byte offsets of the fp16 super-block scales in each K block (d, then dmin where the format has one).
@@ -106,6 +112,68 @@ def simple_inputs(fmt: str, seed: int) -> np.ndarray:
     return np.stack(rows).astype(np.float32)
 
 
+def mxfp4_inputs(seed: int) -> np.ndarray:
+    """The simple formats' kinds of rows, at magnitudes from 2^-120 to 2^127, plus every code at exact scales."""
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    rows = [simple_inputs("q8_0", seed)[:, :ROW]]
+    rows.append(np.stack([per_block(rng.standard_normal(ROW).astype(f32),
+                                    lambda i, b: b * f32(2.0 ** float(rng.integers(-120, 126)))) for _ in range(4)]))
+    # Every code value times a power of two, with midpoints between neighbours (ties); then values up to 1.5 * 2^127
+    # (for the largest float gguf's log2f gives 128 and its block dequantizes to Inf).
+    grid = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6, 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5, 5.5], f32)
+    ties = np.concatenate([grid, -grid]) * f32(2.0 ** 10)
+    rows.append(np.tile(ties, ROW // 32)[None, :])
+    top = rng.uniform(-3.0e38, 3.0e38, ROW).astype(f32)
+    top[3] = f32(1.5 * 2.0 ** 127)
+    rows.append(top[None, :])
+    x = np.concatenate(rows).astype(f32)
+    # gguf takes floor(log2f(amax)); lowbit floor(log2) exactly. Inputs where they differ are left out.
+    amax = np.abs(x.reshape(-1, BLOCK)).max(axis=1)
+    with np.errstate(divide="ignore"):
+        rounded = np.floor(np.log2(amax))
+        exact = np.floor(np.log2(amax.astype(np.float64)))
+    bad = (amax != 0) & (rounded != exact)
+    assert not bad.any(), f"blocks in gguf's log2f rounding band: {amax[bad]}"
+    return x
+
+
+def ternary_inputs(seed: int) -> np.ndarray:
+    """Rows (one super-block each) for tq1_0 and tq2_0: d = the largest |x|, codes round-half-away(x / d)."""
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    rows = [np.zeros(ROW, f32), rng.standard_normal(ROW), rng.standard_t(3, ROW), rng.uniform(-1, 1, ROW),
+            rng.standard_normal(ROW) * 1e-3, rng.standard_normal(ROW) * 1e-30, -np.abs(rng.standard_normal(ROW))]
+    ties = rng.choice(np.array([-1.0, -0.5, 0.0, 0.5, 1.0], f32), ROW) * f32(4.0)  # x / d exactly +-0.5
+    ties[0] = 4.0
+    rows.append(ties)
+    huge = rng.uniform(-65504, 65504, ROW)
+    huge[9] = 65504.0
+    rows.append(huge)
+    rows.append(np.where(rng.random(ROW) < 0.5, 0.0, rng.standard_normal(ROW)))
+    return np.stack(rows).astype(f32)
+
+
+def nonlinear_blocks(fmt: str, seed: int) -> np.ndarray:
+    """Random blocks, then every code (bytes 0x00..0xFF in turn) under crafted fp16 scales."""
+    rng = np.random.default_rng(seed)
+    qtype, offsets = NONLINEAR_BLOCKS[fmt]
+    size = GGML_QUANT_SIZES[qtype][1]
+    random = rng.integers(0, 256, (16, size), dtype=np.uint8)
+    for off in offsets:
+        random[:, off + 1] &= np.where(random[:, off + 1] & 0x7C == 0x7C, 0xBF, 0xFF).astype(np.uint8)
+    crafted = []
+    for half in (0x7BFF, 0xFBFF, 0x0001, 0x03FF, 0x8001, 0x0000, 0x8000, 0xBC00, 0x3C00):
+        for start in range(0, 256, size):
+            b = ((np.arange(size) + start) % 256).astype(np.uint8)
+            for off in offsets:
+                b[off:off + 2] = np.frombuffer(np.uint16(half).tobytes(), np.uint8)
+            crafted.append(b)
+    blocks = np.concatenate([random, np.stack(crafted)])
+    per_row = ROW // (GGML_QUANT_SIZES[qtype][0])
+    return blocks[: len(blocks) // per_row * per_row]
+
+
 def k_blocks(fmt: str, seed: int) -> np.ndarray:
     """Random K blocks, then crafted ones: super-scales of 65504, -65504, subnormal, +-0 and -1, with random,
     all-zero and all-ones code bytes. Super-scales are kept finite: NaN payloads need not survive arithmetic
@@ -139,6 +207,21 @@ def main() -> None:
         write(out / f"{fmt}.input.f32", x)
         write(out / f"{fmt}.gguf.bin", q)
         write(out / f"{fmt}.dequant.f32", quants.dequantize(q, qtype).astype(np.float32))
+    x = mxfp4_inputs(1100)
+    q = quants.quantize(x, T.MXFP4)
+    write(out / "mxfp4.input.f32", x)
+    write(out / "mxfp4.gguf.bin", q)
+    write(out / "mxfp4.dequant.f32", quants.dequantize(q, T.MXFP4).astype(np.float32))
+    for seed, (fmt, qtype) in enumerate({"tq1_0": T.TQ1_0, "tq2_0": T.TQ2_0}.items()):
+        x = ternary_inputs(1200 + seed)
+        q = quants.quantize(x, qtype)
+        write(out / f"{fmt}.input.f32", x)
+        write(out / f"{fmt}.gguf.bin", q)
+        write(out / f"{fmt}.dequant.f32", quants.dequantize(q, qtype).astype(np.float32))
+    for seed, fmt in enumerate(NONLINEAR_BLOCKS):
+        q = nonlinear_blocks(fmt, 2100 + seed)
+        write(out / f"{fmt}.gguf.bin", q)
+        write(out / f"{fmt}.dequant.f32", quants.dequantize(q, NONLINEAR_BLOCKS[fmt][0]).astype(np.float32))
     for seed, (fmt, qtype) in enumerate(K_FORMATS.items()):
         q = k_blocks(fmt, 2000 + seed)
         write(out / f"{fmt}.gguf.bin", q)

@@ -6,8 +6,16 @@
 #include "../core/backends.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 LOWBIT_NAMESPACE_BEGIN namespace arch { namespace ref {
+
+/// True for blocks whose scale is the fp16 field d (every weight format but mxfp4; the SIMD drivers convert
+/// those eight at a time, the others through Fmt::scale).
+template <class Block, class = void>
+struct half_scale : std::false_type {};
+template <class Block>
+struct half_scale<Block, std::enable_if_t<std::is_same<decltype(Block::d), half_bytes>::value>> : std::true_type {};
 
 /// Largest |x| of a block and the signed value that has it (the first one, on ties), as numpy's argmax(|x|).
 struct signed_absmax {

@@ -6,5 +6,7 @@
 #include "gemm.hpp"
 #include "kquant.hpp"
 #include "linear32.hpp"
+#include "nonlinear.hpp"
+#include "ternary.hpp"
 #include "q8.hpp"
 #endif

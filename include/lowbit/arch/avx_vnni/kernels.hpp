@@ -7,4 +7,6 @@
 #include "gemm.hpp"
 #include "kquant.hpp"
 #include "linear32.hpp"
+#include "nonlinear.hpp"
+#include "ternary.hpp"
 #endif

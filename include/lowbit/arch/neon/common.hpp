@@ -17,12 +17,19 @@
 LOWBIT_NAMESPACE_BEGIN namespace arch { namespace neon_impl {
 
 /// codes<Block>::load(b) returns the block's 32 values as signed bytes {values 0..15, values 16..31} such that
-/// value i = d * code_i (+ m when has_min). Specialized next to each format's kernels.
+/// value i = d * code_i (+ m when has_min), d = codes<Block>::scale(b). Specialized next to each format's kernels
+/// (from half_scale_codes where d is the block's fp16 field).
 template <class Block>
 struct codes : std::false_type {};
 
 template <class Block>
 using if_codes = std::enable_if_t<codes<Block>::value, int>;
+
+/// The scale of the blocks whose d is fp16.
+struct half_scale_codes : std::true_type {
+    template <class Block>
+    static float scale(const Block& b) noexcept { return load_half(b.d); }
+};
 /// The weight formats: every format with codes except the activation-only q8_1.
 template <class Block>
 using if_weight_codes = std::enable_if_t<codes<Block>::value && !std::is_same<Block, q8_1::block>::value, int>;
@@ -152,13 +159,15 @@ LOWBIT_INLINE float32x4_t block_terms(const WBlock* w, const ABlock* a, std::siz
     constexpr bool has_min = codes<WBlock>::has_min;  // then ABlock is q8_1, with its sum s
     int32x4_t part[4];
     std::uint16_t dw[4] = {}, da[4] = {}, mw[4] = {}, sa[4] = {};
+    float dwf[4] = {};  // the weight scales of a format without an fp16 d (ref::half_scale)
     for (std::size_t k = 0; k < 4; ++k) {
         if (k >= count) {
             part[k] = vdupq_n_s32(0);
             continue;
         }
         part[k] = partial_dot(codes<WBlock>::load(w[k]), a[k].qs, tag);
-        dw[k] = w[k].d.bits();
+        if constexpr (ref::half_scale<WBlock>::value) dw[k] = w[k].d.bits();
+        else dwf[k] = WBlock::format::scale(w[k]);
         da[k] = a[k].d.bits();
         if constexpr (has_min) {
             mw[k] = w[k].m.bits();
@@ -167,8 +176,9 @@ LOWBIT_INLINE float32x4_t block_terms(const WBlock* w, const ABlock* a, std::siz
     }
     // Pairwise adds: {p0 p0 p1 p1 | p2 p2 p3 p3} -> one lane per block.
     const int32x4_t isum = vpaddq_s32(vpaddq_s32(part[0], part[1]), vpaddq_s32(part[2], part[3]));
+    const float32x4_t scale_w = ref::half_scale<WBlock>::value ? load_halves(dw) : vld1q_f32(dwf);
     // Fenced: -ffp-contract=fast must not fuse a product into the next add here and not in the packed kernel.
-    float32x4_t term = detail::rounded(vmulq_f32(vcvtq_f32_s32(isum), vmulq_f32(load_halves(dw), load_halves(da))));
+    float32x4_t term = detail::rounded(vmulq_f32(vcvtq_f32_s32(isum), vmulq_f32(scale_w, load_halves(da))));
     if constexpr (has_min) term = vaddq_f32(term, detail::rounded(vmulq_f32(load_halves(mw), load_halves(sa))));
     return term;
 }
@@ -195,7 +205,7 @@ inline void dequantize_blocks(const Block* x, float* y, std::size_t nblocks, con
     for (std::size_t b = 0; b < nblocks; ++b, y += 32) {
         float m = 0.0f;
         if constexpr (has_min) m = load_half(x[b].m);
-        neon_impl::store_scaled<has_min>(neon_impl::codes<Block>::load(x[b]), load_half(x[b].d), m, y);
+        neon_impl::store_scaled<has_min>(neon_impl::codes<Block>::load(x[b]), neon_impl::codes<Block>::scale(x[b]), m, y);
     }
 }
 

@@ -7,5 +7,7 @@
 #include "gemm.hpp"
 #include "kquant.hpp"
 #include "linear32.hpp"
+#include "nonlinear.hpp"
 #include "q8.hpp"
+#include "ternary.hpp"
 #endif

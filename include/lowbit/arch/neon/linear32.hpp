@@ -10,7 +10,7 @@ namespace neon_impl {
 
 /// Codes as signed bytes, the zero point (8 or 16) already subtracted for the symmetric formats.
 template <class Block>
-struct nibble_codes : std::true_type {
+struct nibble_codes : half_scale_codes {
     using traits = ref::nibble_format<Block>;
     static constexpr bool has_min = traits::has_min;
     static constexpr std::int8_t zero = traits::zero_point;

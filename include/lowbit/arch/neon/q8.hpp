@@ -9,7 +9,7 @@ LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace neon_impl {
 
 template <class Block>
-struct q8_codes : std::true_type {
+struct q8_codes : half_scale_codes {
     static constexpr bool has_min = false;
     static int8x16x2_t load(const Block& b) noexcept { return {{vld1q_s8(b.qs), vld1q_s8(b.qs + 16)}}; }
 };

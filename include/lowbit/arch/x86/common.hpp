@@ -9,6 +9,7 @@
 /// which xsimd 8.1 does not wrap (maddubs, shuffles, F16C).
 #include "../../half.hpp"
 #include "../../core/backends.hpp"
+#include "../../ref/common.hpp"
 
 #include <immintrin.h>
 #include <xsimd/xsimd.hpp>
@@ -140,6 +141,19 @@ LOWBIT_INLINE __m256 load_halves8(const Block* b) noexcept {
     return _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7)));
 }
 
+/// The scales of 8 consecutive weight blocks as floats: the fp16 field d (F16C), or Fmt::scale for a format that
+/// stores its scale otherwise (mxfp4's exponent byte).
+template <class WBlock>
+LOWBIT_INLINE __m256 weight_scales8(const WBlock* w) noexcept {
+    if constexpr (ref::half_scale<WBlock>::value) {
+        return load_halves8<&WBlock::d>(w);
+    } else {
+        using Fmt = typename WBlock::format;
+        return _mm256_setr_ps(Fmt::scale(w[0]), Fmt::scale(w[1]), Fmt::scale(w[2]), Fmt::scale(w[3]), Fmt::scale(w[4]),
+                              Fmt::scale(w[5]), Fmt::scale(w[6]), Fmt::scale(w[7]));
+    }
+}
+
 /// One fp16 field as a float, and a float into one (F16C, round to nearest even: the same bits as
 /// load_half / store_half).
 LOWBIT_INLINE float load_half1(const half_bytes& h) noexcept {
@@ -181,7 +195,7 @@ inline float dot_driver(const WBlock* w, const ABlock* a, std::size_t nblocks, B
         const __m256i p[8] = {block_isum(w8[0], a8[0]), block_isum(w8[1], a8[1]), block_isum(w8[2], a8[2]),
                               block_isum(w8[3], a8[3]), block_isum(w8[4], a8[4]), block_isum(w8[5], a8[5]),
                               block_isum(w8[6], a8[6]), block_isum(w8[7], a8[7])};
-        const fbatch scale = fbatch(load_halves8<&WBlock::d>(w8)) * fbatch(load_halves8<&ABlock::d>(a8));
+        const fbatch scale = fbatch(weight_scales8(w8)) * fbatch(load_halves8<&ABlock::d>(a8));
         acc = xsimd::fma(fbatch(_mm256_cvtepi32_ps(reduce8(p))), scale, acc);
         if constexpr (HasMin)
             acc_min = xsimd::fma(fbatch(load_halves8<&WBlock::m>(w8)), fbatch(load_halves8<&ABlock::s>(a8)), acc_min);

@@ -61,4 +61,21 @@ struct dpbusd_dot {
 };
 #endif
 
+/// 8 int32 lanes summing to the exact sum of v * a over 32 signed bytes v (|v| <= 127) and 32 int8 activations at
+/// aq, with the int8 dot Dot: the sign of each activation moves onto v (|a| <= 128 fits the unsigned operand,
+/// negating v cannot wrap, and a pair of products stays below 2^15 for vpmaddubsw).
+template <class Dot>
+LOWBIT_INLINE __m256i signed_dot(__m256i v, const std::int8_t* aq) noexcept {
+    const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq));
+    return Dot::dot(_mm256_setzero_si256(), _mm256_abs_epi8(act), _mm256_sign_epi8(v, act));
+}
+
+/// The sum of the 8 int32 lanes.
+LOWBIT_INLINE std::int32_t hsum_epi32(__m256i v) noexcept {
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+    return _mm_cvtsi128_si32(h);
+}
+
 }}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::x86_impl
