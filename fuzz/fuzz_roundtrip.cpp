@@ -115,7 +115,8 @@ void check_block(const char* name, const float* x, const lowbit::q8_1::block& q,
 void check_block(const char* name, const float* x, const lowbit::iq4_nl::block& q, const float* y) {
     const double D = block_amax(x, 32) / 127.0, dh = std::fabs(static_cast<double>(lowbit::load_half(q.d)));
     for (std::size_t j = 0; j < 32; ++j) {
-        const double bound = 14.0 * dh * (1 + 0x1p-16) + 127.0 * std::fabs(D - dh) + 0x1p-24 * std::fabs(y[j]) + 0x1p-149;
+        const double bound = 14.0 * dh * (1 + 0x1p-16) + 127.0 * std::fabs(D - dh) * (1 + 0x1p-20) +
+                             0x1p-24 * std::fabs(y[j]) + 0x1p-149;
         require_within(name, j, x[j], y[j], bound);
     }
 }

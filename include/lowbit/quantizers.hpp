@@ -411,10 +411,22 @@ double round_and_measure(const float* x, const float* w, kfields<Block>& f) noex
     return e;
 }
 
+/// Weighted squared error of iq4_xs sub-block values x (32, weights w) with every code the nearest under dl.
+inline double iq4_xs_sub_error(const float* x, const float* w, float dl) noexcept {
+    const float id = arch::ref::inverse_or_zero(dl);
+    double e = 0.0;
+    for (int j = 0; j < 32; ++j) {
+        const double diff = x[j] - dl * static_cast<float>(iq4_nl::values[arch::ref::nearest_ascending(iq4_nl::values, x[j] * id)]);
+        e += w[j] * diff * diff;
+    }
+    return e;
+}
+
 /// iq4_xs: each sub-block's scale searched as iq4_nl's (search_nonlinear_block, on a one-block iq4_nl view of
-/// it), then the integer sub-block scales under fp16 super-block scales d from A. the largest fitted scale / -32,
-/// B. d refitted by least squares over the sub-blocks (weighted by sum w v^2), re-rounding every code under the
-/// stored scales each time; the block with the least error (round_to_nearest's included) is kept.
+/// it); then fp16 super-block scales d from the largest fitted scale / (-32 + t), t = 0..3, and d refitted by least
+/// squares over the sub-blocks (weighted by sum w v^2), each sub-block taking the best of the three integer
+/// scales nearest its fitted one (the error separates over sub-blocks once d is fixed). The block with the least
+/// error (round_to_nearest's included) is kept.
 inline void search_iq4_xs_block(const float* x, const float* w, iq4_xs::block& y) {
     arch::quantize_blocks(x, &y, 1, arch::scalar{});
     double best_err = block_error(x, w, y);
@@ -431,18 +443,26 @@ inline void search_iq4_xs_block(const float* x, const float* w, iq4_xs::block& y
     double amax = 0.0;
     for (double v : a) amax = std::fabs(v) > std::fabs(amax) ? v : amax;
     if (amax == 0.0) return;
-    int l[8];
-    double d = amax / -32.0;
-    for (int step = 0; step < 3; ++step) {
+    const auto try_d = [&](double d, int (&l)[8]) {
         const float dh = to_stored_half(d);
         const float id = arch::ref::inverse_or_zero(dh);
-        for (int s = 0; s < 8; ++s) l[s] = arch::ref::nearest_clamped(static_cast<float>(a[s]) * id, -32, 31);
+        for (int s = 0; s < 8; ++s) {
+            const int l0 = arch::ref::nearest_clamped(static_cast<float>(a[s]) * id, -32, 31);
+            double least = -1.0;
+            for (int c = std::max(-32, l0 - 1); c <= std::min(31, l0 + 1); ++c) {
+                const double e = iq4_xs_sub_error(x + 32 * s, w + 32 * s, dh * static_cast<float>(c));
+                if (least < 0.0 || e < least) least = e, l[s] = c;
+            }
+        }
         iq4_xs::block candidate;
         arch::ref::assemble_iq4_xs(x, dh, l, candidate);
         keep_better(x, w, candidate, y, best_err);
+    };
+    int l[8];
+    for (int t = 0; t < 4; ++t) {
+        try_d(amax / (-32.0 + t), l);
         const double refit = refit_factor<8>(a, l, va);
-        if (refit == 0.0 || !std::isfinite(refit)) break;
-        d = refit;
+        if (refit != 0.0 && std::isfinite(refit)) try_d(refit, l);
     }
 }
 
