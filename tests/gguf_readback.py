@@ -6,8 +6,8 @@ project) and checks it against the input file it was made from:
     general.quantization_version, which requantize sets), and OUT has no other key;
   - the same tensors in the same order with the same shapes; tensors of the same type byte-identical;
   - converted tensors: for the formats gguf can quantize (q8_0, q4_0, q4_1, q5_0, q5_1), the bytes gguf's own
-    quantizer gives for IN's values (lowbit's rtn is byte-identical to ggml's reference); for the K formats,
-    gguf's dequantization of OUT within the format's error of IN's values (SNR at least MIN_SNR_DB below).
+    quantizer gives for IN's values (lowbit's rtn is byte-identical to ggml's reference); for the K formats and
+    IQ4_NL, gguf's dequantization of OUT within the format's error of IN's values (SNR at least MIN_SNR_DB below).
 
 Usage: gguf_readback.py IN.gguf OUT.gguf      (tests/gguf_python.sh runs it in a venv with gguf pinned)
 """
@@ -18,8 +18,9 @@ from gguf import GGMLQuantizationType as T, GGUFReader, quants
 
 SET_BY_REQUANTIZE = {"general.file_type", "general.quantization_version"}
 QUANTIZED_BY_GGUF = {T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1}
-# SNR floors of round-to-nearest on Gaussian rows, a few dB under what each format reaches.
-MIN_SNR_DB = {T.Q2_K: 5.0, T.Q3_K: 10.0, T.Q4_K: 15.0, T.Q5_K: 21.0, T.Q6_K: 27.0}
+# SNR floors of round-to-nearest on Gaussian rows, a few dB under what each format reaches (gguf only dequantizes
+# these; IQ4_NL is llama.cpp's fallback for q2_K / q3_K rows that are not whole K blocks).
+MIN_SNR_DB = {T.Q2_K: 5.0, T.Q3_K: 10.0, T.Q4_K: 15.0, T.Q5_K: 21.0, T.Q6_K: 27.0, T.IQ4_NL: 18.0}
 
 
 def raw_field(field) -> list:

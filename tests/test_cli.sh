@@ -296,7 +296,7 @@ requantize)
   cmp -s <(tail -c 40000 q4_0_t1.gguf) <(tail -c 40000 again.gguf) || fail "requantize q4_0 -> q4_0 changed data"
 
   expect 2 "missing --type TYPE" requantize "$model" out.gguf
-  expect 2 "unknown --type 'q4_K_X' (weight formats: q8_0, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, q4_K, q3_K, q2_K; mixes: Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M)" \
+  expect 2 "unknown --type 'q4_K_X' (weight formats: q8_0, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, iq4_nl, q4_K, iq4_xs, mxfp4, q3_K, q2_K, tq2_0, tq1_0; mixes: Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M)" \
     requantize "$model" out.gguf --type q4_K_X
   expect 2 "--type q8_K is an activation format, not a weight format" requantize "$model" out.gguf --type q8_K
   expect 2 "'requantize' takes no --importance" requantize "$model" out.gguf --type q4_0 --importance x

@@ -1,7 +1,7 @@
 #pragma once
 /// \file arch/x86/ternary.hpp
-/// The 256-bit x86 pieces of the tq1_0 and tq2_0 kernels, shared by the AVX2 and AVX-VNNI backends: a block's
-/// 256 weights decoded to signed bytes (code - 1), then eight 32-byte int8 dots against the q8_K activations.
+/// The 256-bit x86 pieces of the tq1_0 and tq2_0 kernels, shared by the AVX2 and AVX-VNNI backends: a block's codes
+/// (0..2) decoded in registers, eight 32-byte int8 dots with the q8_K activations, less their sum (code - 1).
 #include "../../ref/ternary.hpp"
 #include "common.hpp"
 #include "int8_dot.hpp"
@@ -9,65 +9,74 @@
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace x86_impl {
 
-/// tq2_0: the 2-bit fields, minus 1, into v[0..255] in weight order.
-LOWBIT_INLINE void ternary_values(const tq2_0::block& b, std::int8_t* v) noexcept {
-    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+/// The sum of a q8_K block's activations, from its bsums (which match its codes: format/q8_K.hpp).
+LOWBIT_INLINE std::int32_t activation_sum(const q8_K::block& a) noexcept {
+    const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums));
+    return hsum_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)));
+}
+
+/// tq2_0: 8 int32 lanes summing to sum of code * a over the block (codes 0..3 unsigned, as they are stored).
+/// With vpmaddubsw's int16 pairs each lane takes 8 calls of 2 products of at most 3 * 128: no overflow.
+template <class Dot>
+LOWBIT_INLINE __m256i code_products(const tq2_0::block& w, const std::int8_t* aq) noexcept {
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256i p = _mm256_setzero_si256();
     for (int n = 0; n < 2; ++n) {
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * n));
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * n));
         for (int k = 0; k < 4; ++k) {
             const __m256i c = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), three);  // bits crossing bytes masked off
-            _mm256_store_si256(reinterpret_cast<__m256i*>(v + 128 * n + 32 * k), _mm256_sub_epi8(c, one));
+            p = Dot::add_products(p, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq + 128 * n + 32 * k)));
         }
     }
+    return Dot::widen(p);
 }
 
-/// Trit n of every byte: ((b * 3^n mod 256) * 3) >> 8, in 16-bit lanes (mulhi by 768 = 3 << 8), minus 1.
-LOWBIT_INLINE __m256i trit_values(__m256i b, short pow3) noexcept {
+/// The trit ((b * m mod 256) * 3) >> 8 of every byte b, m its multiplier: mul_lo holds the 16-bit multipliers of the
+/// bytes vpunpcklbw widens (bytes 0..7 of each 128-bit half), mul_hi those of vpunpckhbw's (bytes 8..15); mulhi by
+/// 768 = 3 << 8 takes the high byte of the product with 3.
+LOWBIT_INLINE __m256i trits(__m256i b, __m256i mul_lo, __m256i mul_hi) noexcept {
     const __m256i zero = _mm256_setzero_si256(), low = _mm256_set1_epi16(0xFF), three = _mm256_set1_epi16(768);
-    const __m256i p = _mm256_set1_epi16(pow3);
-    const __m256i lo = _mm256_mulhi_epu16(_mm256_and_si256(_mm256_mullo_epi16(_mm256_unpacklo_epi8(b, zero), p), low), three);
-    const __m256i hi = _mm256_mulhi_epu16(_mm256_and_si256(_mm256_mullo_epi16(_mm256_unpackhi_epi8(b, zero), p), low), three);
-    return _mm256_sub_epi8(_mm256_packus_epi16(lo, hi), _mm256_set1_epi8(1));  // unpack and pack keep byte order
-}
-LOWBIT_INLINE __m128i trit_values(__m128i b, short pow3) noexcept {
-    const __m128i zero = _mm_setzero_si128(), low = _mm_set1_epi16(0xFF), three = _mm_set1_epi16(768);
-    const __m128i p = _mm_set1_epi16(pow3);
-    const __m128i lo = _mm_mulhi_epu16(_mm_and_si128(_mm_mullo_epi16(_mm_unpacklo_epi8(b, zero), p), low), three);
-    const __m128i hi = _mm_mulhi_epu16(_mm_and_si128(_mm_mullo_epi16(_mm_unpackhi_epi8(b, zero), p), low), three);
-    return _mm_sub_epi8(_mm_packus_epi16(lo, hi), _mm_set1_epi8(1));
+    const __m256i lo = _mm256_mulhi_epu16(_mm256_and_si256(_mm256_mullo_epi16(_mm256_unpacklo_epi8(b, zero), mul_lo), low), three);
+    const __m256i hi = _mm256_mulhi_epu16(_mm256_and_si256(_mm256_mullo_epi16(_mm256_unpackhi_epi8(b, zero), mul_hi), low), three);
+    return _mm256_packus_epi16(lo, hi);  // unpack and pack keep the byte order
 }
 
-/// tq1_0: the trits, minus 1, into v[0..255] in weight order (format/tq1_0.hpp).
-LOWBIT_INLINE void ternary_values(const tq1_0::block& b, std::int8_t* v) noexcept {
-    constexpr short pow3[5] = {1, 3, 9, 27, 81};
-    const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
-    const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32));
+/// tq1_0: 8 int32 lanes summing to sum of trit * a over the block (trits 0..2; format/tq1_0.hpp's order). Eight
+/// 32-trit vectors: qs[0..31]'s five planes; qs[32..47]'s planes in pairs (weights 160..191 and 192..223); and
+/// its fifth plane beside qh's four (weights 224..255: qh's 4 bytes repeated, each group of 4 with its own power).
+template <class Dot>
+LOWBIT_INLINE __m256i code_products(const tq1_0::block& w, const std::int8_t* aq) noexcept {
+    const auto act = [aq](int at) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq + at)); };
+    const auto pow3 = [](short low_half, short high_half) { return _mm256_setr_m128i(_mm_set1_epi16(low_half), _mm_set1_epi16(high_half)); };
+    const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs));
+    const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs + 32));
     std::int32_t h;
-    std::memcpy(&h, b.qh, 4);
-    const __m128i q2 = _mm_cvtsi32_si128(h);
+    std::memcpy(&h, w.qh, 4);
+    __m256i p = _mm256_setzero_si256();  // |partial| <= 8 calls * 2 * 2 * 128
+    constexpr short power[5] = {1, 3, 9, 27, 81};
     for (int n = 0; n < 5; ++n) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(v + 32 * n), trit_values(q0, pow3[n]));
-        _mm_store_si128(reinterpret_cast<__m128i*>(v + 160 + 16 * n), trit_values(q1, pow3[n]));
+        const __m256i m = _mm256_set1_epi16(power[n]);
+        p = Dot::add_products(p, trits(q0, m, m), act(32 * n));
     }
-    for (int n = 0; n < 4; ++n) {
-        const std::int32_t t = _mm_cvtsi128_si32(trit_values(q2, pow3[n]));
-        std::memcpy(v + 240 + 4 * n, &t, 4);
-    }
+    const __m256i q1q1 = _mm256_broadcastsi128_si256(q1);
+    p = Dot::add_products(p, trits(q1q1, pow3(1, 3), pow3(1, 3)), act(160));
+    p = Dot::add_products(p, trits(q1q1, pow3(9, 27), pow3(9, 27)), act(192));
+    const __m256i mixed = _mm256_setr_m128i(q1, _mm_set1_epi32(h));
+    p = Dot::add_products(p,
+                          trits(mixed, _mm256_setr_epi16(81, 81, 81, 81, 81, 81, 81, 81, 1, 1, 1, 1, 3, 3, 3, 3),
+                                _mm256_setr_epi16(81, 81, 81, 81, 81, 81, 81, 81, 9, 9, 9, 9, 27, 27, 27, 27)),
+                          act(224));
+    return Dot::widen(p);
 }
 
-/// With q8_K activations: per super-block the exact isum = sum of (code - 1) * a, then sum += float(isum) *
+/// With q8_K activations: per super-block the exact isum = sum of code * a - sum of a, then sum += float(isum) *
 /// (d_w * d_a) in block order: the reference's float steps, so its result bit for bit.
 template <class Dot, class Block>
 inline float ternary_dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks) noexcept {
-    alignas(32) std::int8_t v[256];
     float sum = 0.0f;
     for (std::size_t b = 0; b < nblocks; ++b) {
-        ternary_values(w[b], v);
-        __m256i acc = _mm256_setzero_si256();
-        for (int s = 0; s < 8; ++s)
-            acc = _mm256_add_epi32(acc, signed_dot<Dot>(_mm256_load_si256(reinterpret_cast<const __m256i*>(v + 32 * s)),
-                                                        a[b].qs + 32 * s));
-        sum += detail::rounded(static_cast<float>(hsum_epi32(acc)) * (load_half1(w[b].d) * a[b].d.value()));
+        const std::int32_t isum = hsum_epi32(code_products<Dot>(w[b], a[b].qs)) - activation_sum(a[b]);
+        sum += detail::rounded(static_cast<float>(isum) * (load_half1(w[b].d) * a[b].d.value()));
     }
     return sum;
 }
