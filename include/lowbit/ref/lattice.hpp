@@ -16,6 +16,7 @@
 ///      over the sub-blocks; each sub-block then takes the best of the scale fields nearest its unit (one with
 ///      round_to_nearest, three with search). The d with the least error is kept.
 /// Deterministic: the same bytes for the same input on every backend (it is scalar code).
+#include "../core/scratch.hpp"
 #include "../format/iq1_m.hpp"
 #include "../format/iq1_s.hpp"
 #include "../format/iq2_s.hpp"
@@ -28,7 +29,6 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
-#include <vector>
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace ref {
@@ -157,7 +157,7 @@ inline void sub_scales(const typename Fmt::block& b, int* s) noexcept {
 template <class Fmt>
 struct grid_neighbours {
     static constexpr int width = Fmt::grid_width, levels = level_count<Fmt>, kept = 16;
-    std::vector<int> start, entries;
+    detail::scratch<int> start, entries;  // per-target vectors (core/scratch.hpp)
 
     static int lattice_point(int e) noexcept {
         int p = 0;
@@ -168,7 +168,7 @@ struct grid_neighbours {
         constexpr int n = static_cast<int>(sizeof(Fmt::grid) / sizeof(Fmt::grid[0]));
         int points = 1;
         for (int j = 0; j < width; ++j) points *= levels;
-        std::vector<int> own(static_cast<std::size_t>(points), -1);
+        detail::scratch<int> own(static_cast<std::size_t>(points), -1);
         for (int e = 0; e < n; ++e) own[static_cast<std::size_t>(lattice_point(e))] = e;
         start.reserve(static_cast<std::size_t>(points) + 1);
         for (int p = 0; p < points; ++p) {
@@ -340,7 +340,7 @@ struct lattice_quantizer {
         float amax = 0.0f;
         for (int k = 0; k < nscales; ++k) {
             result r;
-            a[k] = fit_sub(x + group * k, w + group * k, effort ? 16 : 6, r);
+            a[k] = fit_sub(x + group * k, w + group * k, effort ? 16 : 4, r);
             va[k] = r.svv;
             amax = std::max(amax, a[k]);
         }
@@ -373,7 +373,7 @@ struct lattice_quantizer {
             if (best_err < 0.0 || err < best_err) best_err = err, best = f;
         };
         if (amax > 0.0f) {
-            for (int t = 0; t <= (effort ? 3 : 1); ++t) {
+            for (int t = 0; t <= (effort ? 3 : 0); ++t) {
                 iq_fields f;
                 try_d(amax / ((2.0 * (scale_max - t) + 1.0) * Fmt::dot_factor), f);
                 double num = 0.0, den = 0.0;  // least-squares d for f's scale fields
