@@ -109,6 +109,13 @@ template <> double rmse_bound<lowbit::mxfp4>() { return 0.126; }
 template <> double rmse_bound<lowbit::iq4_xs>() { return 0.089; }
 template <> double rmse_bound<lowbit::tq2_0>() { return 0.88; }
 template <> double rmse_bound<lowbit::tq1_0>() { return 0.88; }
+template <> double rmse_bound<lowbit::iq3_s>() { return 0.142; }
+template <> double rmse_bound<lowbit::iq3_xxs>() { return 0.195; }
+template <> double rmse_bound<lowbit::iq2_s>() { return 0.264; }
+template <> double rmse_bound<lowbit::iq2_xs>() { return 0.315; }
+template <> double rmse_bound<lowbit::iq2_xxs>() { return 0.363; }
+template <> double rmse_bound<lowbit::iq1_m>() { return 0.462; }
+template <> double rmse_bound<lowbit::iq1_s>() { return 0.498; }
 template <> double rmse_bound<lowbit::q8_K>() { return 0.0080; }
 template <> double rmse_bound<lowbit::q6_K>() { return 0.021; }
 template <> double rmse_bound<lowbit::q5_K>() { return 0.042; }

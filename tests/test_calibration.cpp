@@ -247,6 +247,12 @@ TEMPLATE_LIST_TEST_CASE("fake_quantize_scale_grad: LSQ's gradients, finite diffe
                 ++up.e;
                 --down.e;
                 return difference(up, down, lowbit::mxfp4::scale(up) - lowbit::mxfp4::scale(down), i);
+            } else if constexpr (lowbit::arch::ref::lattice_format<Block>::value) {  // d's bits: iq1_m splits them
+                Block up = blocks[b], down = blocks[b];
+                const std::uint16_t bits = Fmt::scale_bits(blocks[b]);
+                Fmt::set_scale_bits(up, static_cast<std::uint16_t>(bits + 1));
+                Fmt::set_scale_bits(down, static_cast<std::uint16_t>(bits - 1));
+                return difference(up, down, Fmt::scale(up) - Fmt::scale(down), i);
             } else {
                 return derivative(&Block::d, i);
             }

@@ -18,6 +18,8 @@ constexpr bool has_fp16_scale = false;
 template <class Fmt>
 constexpr bool has_fp16_scale<Fmt, std::void_t<decltype(typename Fmt::block{}.d)>> =
     std::is_same<decltype(typename Fmt::block{}.d), lowbit::half_bytes>::value;
+template <>
+constexpr bool has_fp16_scale<lowbit::iq1_m> = true;  // its fp16 d is split over the scale bytes
 
 /// The backend this executable tests (tests/CMakeLists.txt builds one executable per backend).
 using backend = LOWBIT_TEST_BACKEND;

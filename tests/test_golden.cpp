@@ -16,7 +16,12 @@ using gguf_quantizable = std::tuple<lowbit::q8_0, lowbit::q5_1, lowbit::q5_0, lo
                                     lowbit::tq2_0, lowbit::tq1_0>;
 /// Those, and the formats whose golden file holds random and crafted blocks (the K formats: test_kquants.cpp).
 using gguf_dequantizable = std::tuple<lowbit::q8_0, lowbit::q5_1, lowbit::q5_0, lowbit::q4_1, lowbit::q4_0,
-                                      lowbit::mxfp4, lowbit::iq4_nl, lowbit::iq4_xs, lowbit::tq2_0, lowbit::tq1_0>;
+                                      lowbit::mxfp4, lowbit::iq4_nl, lowbit::iq4_xs, lowbit::tq2_0, lowbit::tq1_0,
+                                      lowbit::iq3_s, lowbit::iq3_xxs, lowbit::iq2_s, lowbit::iq2_xs, lowbit::iq2_xxs,
+                                      lowbit::iq1_m, lowbit::iq1_s>;
+/// The codebook formats (format/iq_common.hpp).
+using lattice_formats = std::tuple<lowbit::iq3_s, lowbit::iq3_xxs, lowbit::iq2_s, lowbit::iq2_xs, lowbit::iq2_xxs,
+                                   lowbit::iq1_m, lowbit::iq1_s>;
 
 /// Every value of a golden vector, e.g. golden_file<float>("q4_0.input.f32"). Fails the test if it is missing.
 template <class T>
@@ -66,5 +71,26 @@ TEMPLATE_LIST_TEST_CASE("dequantize_row gives gguf's floats", "[golden][dequanti
     for (std::size_t i = 0; i < n; ++i) {
         CAPTURE(Fmt::name(), i / golden_row, i % golden_row, got[i], want[i]);
         REQUIRE(same_float(got[i], want[i]));
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("codebook formats: every bit of a block is a field; grid entries index their levels", "[golden][lattice]",
+                        lattice_formats) {
+    using Fmt = TestType;
+    constexpr int entries = static_cast<int>(sizeof(Fmt::grid) / sizeof(Fmt::grid[0]));
+    for (int e = 0; e < entries; ++e)
+        for (int j = 0; j < Fmt::grid_width; ++j) {
+            CAPTURE(Fmt::name(), e, j);
+            REQUIRE(lowbit::arch::ref::grid_level<Fmt>(e, j) < lowbit::arch::ref::level_count<Fmt>);
+        }
+    std::mt19937 rng(7);
+    for (int trial = 0; trial < 200; ++trial) {
+        typename Fmt::block b, again;
+        fill_bytes(&b, sizeof b, rng());
+        lowbit::iq_fields f;
+        Fmt::unpack(b, f);
+        Fmt::pack(f, again);
+        CAPTURE(Fmt::name(), trial);
+        REQUIRE(std::memcmp(&b, &again, sizeof b) == 0);
     }
 }

@@ -192,7 +192,9 @@ inline recipe parse_recipe(const std::string& type) {
             std::uint32_t file_type;
         } file_types[] = {{"q4_0", 2}, {"q4_1", 3}, {"q8_0", 7},  {"q5_0", 8},  {"q5_1", 9},
                           {"q2_K", 10}, {"q3_K", 11}, {"q4_K", 14}, {"q5_K", 16}, {"q6_K", 18},
-                          {"iq4_nl", 25}, {"iq4_xs", 30}, {"tq1_0", 36}, {"tq2_0", 37}, {"mxfp4", 38}};
+                          {"iq2_xxs", 19}, {"iq2_xs", 20}, {"iq3_xxs", 23}, {"iq1_s", 24}, {"iq4_nl", 25},
+                          {"iq3_s", 26}, {"iq2_s", 28}, {"iq4_xs", 30}, {"iq1_m", 31}, {"tq1_0", 36}, {"tq2_0", 37},
+                          {"mxfp4", 38}};
         std::uint32_t file_type = 0;
         for (const auto& ft : file_types)
             if (same_name(ft.format, f.name)) file_type = ft.file_type;

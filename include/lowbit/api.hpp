@@ -260,12 +260,14 @@ half_bytes* min_scale_of(Block&, ...) { return nullptr; }
 /// A block's scale d as a float, and d set to 1: mxfp4's power of two in its exponent byte, the others' fp16 d.
 template <class Block>
 float scale_of(const Block& b) noexcept {
-    if constexpr (std::is_same<Block, mxfp4::block>::value) return mxfp4::scale(b);
+    if constexpr (std::is_same<Block, mxfp4::block>::value || arch::ref::lattice_format<Block>::value)
+        return Block::format::scale(b);
     else return load_half(b.d);
 }
 template <class Block>
 void set_unit_scale(Block& b) noexcept {
     if constexpr (std::is_same<Block, mxfp4::block>::value) b.e = 128;
+    else if constexpr (arch::ref::lattice_format<Block>::value) Block::format::set_scale_bits(b, 0x3C00);
     else b.d.set_bits(0x3C00);
 }
 }  // namespace detail

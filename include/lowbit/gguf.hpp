@@ -111,12 +111,8 @@ namespace detail {
 /// The GGML types without a lowbit format (ggml's type_traits); lowbit's formats bring their own (Fmt::ggml_type).
 inline constexpr tensor_type other_tensor_types[] = {
     {ggml_id::f32, "f32", 1, 4, true}, {ggml_id::f16, "f16", 1, 2, true}, {ggml_id::bf16, "bf16", 1, 2, true},
-    {16, "iq2_xxs", 256, 66, false},   {17, "iq2_xs", 256, 74, false},    {18, "iq3_xxs", 256, 98, false},
-    {19, "iq1_s", 256, 50, false},     {20, "iq4_nl", 32, 18, false},     {21, "iq3_s", 256, 110, false},
-    {22, "iq2_s", 256, 82, false},     {23, "iq4_xs", 256, 136, false},   {24, "i8", 1, 1, false},
-    {25, "i16", 1, 2, false},          {26, "i32", 1, 4, false},          {27, "i64", 1, 8, false},
-    {28, "f64", 1, 8, false},          {29, "iq1_m", 256, 56, false},     {34, "tq1_0", 256, 54, false},
-    {35, "tq2_0", 256, 66, false},     {39, "mxfp4", 32, 17, false},      {40, "nvfp4", 64, 36, false},
+    {24, "i8", 1, 1, false},           {25, "i16", 1, 2, false},          {26, "i32", 1, 4, false},
+    {27, "i64", 1, 8, false},          {28, "f64", 1, 8, false},          {40, "nvfp4", 64, 36, false},
     {41, "q1_0", 128, 18, false},
 };
 

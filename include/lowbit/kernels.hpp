@@ -6,6 +6,7 @@
 #include "core/dispatch.hpp"
 #include "core/matmul.hpp"
 #include "ref/kquant.hpp"
+#include "ref/lattice.hpp"
 #include "ref/linear32.hpp"
 #include "ref/nonlinear.hpp"
 #include "ref/q8.hpp"

@@ -2,6 +2,9 @@
 /// \file lowbit.hpp
 /// Everything: every format, every compiled backend's kernels, the views and the checked API.
 #include "formats.hpp"
+#include "iq1.hpp"
+#include "iq2.hpp"
+#include "iq3.hpp"
 #include "iq4.hpp"
 #include "matmul.hpp"
 #include "mxfp4.hpp"

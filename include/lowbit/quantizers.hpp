@@ -19,7 +19,8 @@
 ///      squares: a = sum w x q / sum w q^2 (symmetric), or the 2x2 normal equations for x ~ a q + b (with
 ///      b <= 0 for the K formats' mins, falling back to b = 0). The best candidate is kept and refined by two
 ///      more round/refit steps (Lloyd iterations), each kept only if it lowers the error.
-/// iq4_nl and mxfp4 (codes into a table) search the scale as search_nonlinear_block says.
+/// iq4_nl and mxfp4 (codes into a table) search the scale as search_nonlinear_block says; the codebook formats
+/// (iq1, iq2, iq3) as ref/lattice.hpp says.
 /// Formats with one scale per 32 values (q4_0, q4_1, q5_0, q5_1, q8_0) store the fitted scale (and min) as
 /// fp16 and re-round every code with the stored values. K formats fit every sub-block as above, then quantize
 /// the sub-block scales and mins to their integer codes under fp16 super-block scales d and dmin, trying
@@ -33,6 +34,7 @@
 /// differently under other compiler flags, which can change a close choice between candidates; the blocks
 /// it writes are valid and never worse than round_to_nearest either way.
 #include "ref/kquant.hpp"
+#include "ref/lattice.hpp"
 #include "ref/linear32.hpp"
 #include "ref/nonlinear.hpp"
 #include "ref/q8.hpp"
@@ -365,6 +367,19 @@ void search_ternary_block(const float* x, const float* w, Block& y) {
     keep_better(x, w, candidate, y, best_err);
 }
 
+// ---- iq1, iq2, iq3: codebook formats ----
+
+/// The quantizer of ref/lattice.hpp with its search effort (more unit candidates, three scale fields per
+/// sub-block) and the importance weights; round_to_nearest's block is kept where it is better.
+template <class Block>
+void search_lattice_block(const float* x, const float* w, Block& y) {
+    arch::quantize_blocks(x, &y, 1, arch::scalar{});
+    double best_err = block_error(x, w, y);
+    Block candidate;
+    arch::ref::lattice_quantizer<typename Block::format>::quantize(x, w, candidate, 1);
+    keep_better(x, w, candidate, y, best_err);
+}
+
 // ---- K formats ----
 
 /// Integer sub-block scales (and mins) for super-block scales d (and dmin): nearest, clamped.
@@ -540,7 +555,8 @@ template <class Fmt>
 constexpr bool has_search =
     arch::ref::kquant<typename Fmt::block>::value || arch::ref::nibble_format<typename Fmt::block>::value ||
     arch::ref::nonlinear_format<typename Fmt::block>::value || std::is_same<Fmt, iq4_xs>::value ||
-    arch::ref::ternary_format<typename Fmt::block>::value || std::is_same<Fmt, q8_0>::value;
+    arch::ref::ternary_format<typename Fmt::block>::value || arch::ref::lattice_format<typename Fmt::block>::value ||
+    std::is_same<Fmt, q8_0>::value;
 
 namespace detail {
 
@@ -558,6 +574,7 @@ void search_quantize_blocks(const float* x, const float* importance, Block* y, s
         else if constexpr (arch::ref::nonlinear_format<Block>::value) search::search_nonlinear_block(x + b * n, w, y[b]);
         else if constexpr (std::is_same<Block, iq4_xs::block>::value) search::search_iq4_xs_block(x + b * n, w, y[b]);
         else if constexpr (arch::ref::ternary_format<Block>::value) search::search_ternary_block(x + b * n, w, y[b]);
+        else if constexpr (arch::ref::lattice_format<Block>::value) search::search_lattice_block(x + b * n, w, y[b]);
         else search::search_legacy_block(x + b * n, w, y[b]);
     }
 }

@@ -15,7 +15,9 @@ The non-linear formats: mxfp4 as the simple ones (gguf quantizes it; inputs chec
 a power of two where gguf's float32 log2 rounds up, see lowbit's ref/nonlinear.hpp); iq4_nl and iq4_xs (gguf only
 dequantizes them) random block bytes, then crafted ones, as the K formats (every code under fp16 scales 65504,
 -65504, subnormal, +-0, -1), whole rows of ROW values. The ternary tq1_0 and tq2_0 as the simple formats (gguf
-quantizes them), one super-block per row.
+quantizes them), one super-block per row. The codebook formats iq1_s ... iq3_s (gguf only dequantizes them): random
+block bytes (which hold every sign pattern and sub-block scale), then blocks whose grid indices run through the
+whole grid, each under one of the crafted fp16 scales in turn.
 
 Usage: gen_golden.py OUTPUT_DIR
 """
@@ -39,6 +41,10 @@ SIMPLE = {
     "q5_1": (T.Q5_1, 6.0e4),
 }
 NONLINEAR_BLOCKS = {"iq4_nl": (T.IQ4_NL, (0,)), "iq4_xs": (T.IQ4_XS, (0,))}  # gguf type, offsets of the fp16 scales
+# Codebook formats: gguf type, grid indices per block, grid size.
+LATTICE = {"iq2_xxs": (T.IQ2_XXS, 32, 256), "iq2_xs": (T.IQ2_XS, 32, 512), "iq2_s": (T.IQ2_S, 32, 1024),
+           "iq3_xxs": (T.IQ3_XXS, 64, 256), "iq3_s": (T.IQ3_S, 64, 512), "iq1_s": (T.IQ1_S, 32, 2048),
+           "iq1_m": (T.IQ1_M, 32, 2048)}
 K_FORMATS = {"q2_K": T.Q2_K, "q3_K": T.Q3_K, "q4_K": T.Q4_K, "q5_K": T.Q5_K, "q6_K": T.Q6_K}
 
 # Byte offsets of the fp16 super-block scales in each K block (d, then dmin where the format has one).
@@ -193,6 +199,63 @@ def k_blocks(fmt: str, seed: int) -> np.ndarray:
     return np.concatenate([random, np.stack(crafted)])
 
 
+def lattice_indices(fmt: str, b: np.ndarray, first: int) -> None:
+    """Sets the grid indices of block b (uint8 bytes) to first, first + 1, ... (modulo the grid size)."""
+    def put_bits(offset: int, bit: int, width: int, value: int) -> None:
+        word = int.from_bytes(b[offset:offset + 2].tobytes(), "little")
+        word = (word & ~(((1 << width) - 1) << bit)) | (value << bit)
+        b[offset:offset + 2] = np.frombuffer(word.to_bytes(2, "little"), np.uint8)
+    count, size = LATTICE[fmt][1], LATTICE[fmt][2]
+    for g in range(count):
+        i = (first + g) % size
+        if fmt == "iq2_xxs":
+            b[2 + 8 * (g // 4) + g % 4] = i
+        elif fmt == "iq2_xs":
+            put_bits(2 + 2 * g, 0, 9, i)
+        elif fmt == "iq2_s":
+            b[2 + g] = i & 255
+            put_bits(66 + g // 4, 2 * (g % 4), 2, i >> 8)
+        elif fmt == "iq3_xxs":
+            b[2 + g] = i
+        elif fmt == "iq3_s":
+            b[2 + g] = i & 255
+            put_bits(66 + g // 8, g % 8, 1, i >> 8)
+        elif fmt == "iq1_s":
+            b[2 + g] = i & 255
+            put_bits(34 + 2 * (g // 4), 3 * (g % 4), 3, i >> 8)
+        elif fmt == "iq1_m":
+            b[g] = i & 255
+            put_bits(32 + g // 2, 4 * (g % 2), 3, i >> 8)
+
+
+def set_lattice_scale(fmt: str, b: np.ndarray, half: int) -> None:
+    """The fp16 super-block scale: bytes 0..1, or iq1_m's four top nibbles of its scale words (bytes 49, 51, 53, 55)."""
+    if fmt == "iq1_m":
+        for k in range(4):
+            b[49 + 2 * k] = (b[49 + 2 * k] & 0x0F) | ((half >> (4 * k)) & 0x0F) << 4
+    else:
+        b[0:2] = np.frombuffer(np.uint16(half).tobytes(), np.uint8)
+
+
+def lattice_blocks(fmt: str, seed: int) -> np.ndarray:
+    """Random blocks (finite scales), then blocks covering every grid index under each crafted scale in turn."""
+    rng = np.random.default_rng(seed)
+    qtype, per_block, grid_size = LATTICE[fmt]
+    size = GGML_QUANT_SIZES[qtype][1]
+    blocks = []
+    for _ in range(48):
+        b = rng.integers(0, 256, size, dtype=np.uint8)
+        set_lattice_scale(fmt, b, int(rng.integers(0x0400, 0x7C00)) | int(rng.integers(2)) << 15)
+        blocks.append(b)
+    crafted = (0x7BFF, 0xFBFF, 0x0001, 0x03FF, 0x8001, 0x0000, 0x8000, 0xBC00, 0x3C00)
+    for n, first in enumerate(range(0, grid_size, per_block)):
+        b = rng.integers(0, 256, size, dtype=np.uint8)
+        lattice_indices(fmt, b, first)
+        set_lattice_scale(fmt, b, crafted[n % len(crafted)])
+        blocks.append(b)
+    return np.stack(blocks)
+
+
 def write(path: Path, array: np.ndarray) -> None:
     path.write_bytes(np.ascontiguousarray(array).tobytes())
     print(f"{path.name}: {path.stat().st_size} bytes")
@@ -222,6 +285,10 @@ def main() -> None:
         q = nonlinear_blocks(fmt, 2100 + seed)
         write(out / f"{fmt}.gguf.bin", q)
         write(out / f"{fmt}.dequant.f32", quants.dequantize(q, NONLINEAR_BLOCKS[fmt][0]).astype(np.float32))
+    for seed, (fmt, (qtype, _, _)) in enumerate(LATTICE.items()):
+        q = lattice_blocks(fmt, 2200 + seed)
+        write(out / f"{fmt}.gguf.bin", q)
+        write(out / f"{fmt}.dequant.f32", quants.dequantize(q, qtype).astype(np.float32))
     for seed, (fmt, qtype) in enumerate(K_FORMATS.items()):
         q = k_blocks(fmt, 2000 + seed)
         write(out / f"{fmt}.gguf.bin", q)

@@ -5,6 +5,7 @@
 #if LOWBIT_HAVE_AVX2
 #include "gemm.hpp"
 #include "kquant.hpp"
+#include "lattice.hpp"
 #include "linear32.hpp"
 #include "nonlinear.hpp"
 #include "ternary.hpp"

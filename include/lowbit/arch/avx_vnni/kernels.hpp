@@ -6,6 +6,7 @@
 #if LOWBIT_HAVE_AVX_VNNI
 #include "gemm.hpp"
 #include "kquant.hpp"
+#include "lattice.hpp"
 #include "linear32.hpp"
 #include "nonlinear.hpp"
 #include "ternary.hpp"

@@ -1,0 +1,81 @@
+#pragma once
+/// \file arch/neon/lattice.hpp
+/// NEON dot products of the codebook formats iq1_s ... iq3_s (the reference is ref/lattice.hpp): per 32 weights the
+/// grid entries are loaded whole from the format's byte grid (ref::grid_bytes), the signs (or iq1's shifts) applied
+/// by a bit test, the int8 dot of common.hpp against the q8_K activations (per 16 weights where the sub-block
+/// scale changes every 16), times the multipliers 2s + 1. Quantize and dequantize are the reference's.
+#include "../../ref/lattice.hpp"
+#include "common.hpp"
+
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace neon_impl {
+
+/// 16 bytes, 0xFF where bit i % 8 of byte i / 8 of `bits` is set (bits: two sign bytes).
+LOWBIT_INLINE int8x16_t bit_mask16(std::uint32_t bits) noexcept {
+    const uint8x16_t spread = vcombine_u8(vdup_n_u8(static_cast<std::uint8_t>(bits)), vdup_n_u8(static_cast<std::uint8_t>(bits >> 8)));
+    const uint8x16_t bit = vreinterpretq_u8_u64(vdupq_n_u64(0x8040201008040201ULL));
+    return vreinterpretq_s8_u8(vtstq_u8(spread, bit));
+}
+
+/// Weights 32k + 16h .. + 15 as signed bytes v (weight = unit * v), from their grid indices and sign bits.
+template <class Fmt>
+LOWBIT_INLINE int8x16_t lattice_values16(const int* index, std::uint32_t signs) noexcept {
+    const auto& g = ref::grid_bytes<Fmt>.entry;
+    int8x16_t entries;
+    if constexpr (Fmt::grid_width == 8) {
+        entries = vreinterpretq_s8_u64(vcombine_u64(vcreate_u64(g[index[0]]), vcreate_u64(g[index[1]])));
+    } else {
+        const std::uint32_t four[4] = {g[index[0]], g[index[1]], g[index[2]], g[index[3]]};
+        entries = vreinterpretq_s8_u32(vld1q_u32(four));
+    }
+    const int8x16_t m = bit_mask16(signs);
+    if constexpr (Fmt::delta_group != 0)  // 8 g + 1, or 8 g - 1 where the shift is negative
+        return vaddq_s8(entries, vorrq_s8(m, vdupq_n_s8(1)));
+    else
+        return vsubq_s8(veorq_s8(entries, m), m);
+}
+
+/// With q8_K activations: per super-block the exact isum, then sum += float(isum) * (d_w * d_a) in block order
+/// and the result times dot_factor: the reference's float steps, so its result bit for bit.
+template <class Block, class Tag>
+inline float lattice_dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const Tag& tag) noexcept {
+    using Fmt = typename Block::format;
+    constexpr int per16 = 16 / Fmt::grid_width;
+    const int8x16_t zero = vdupq_n_s8(0);
+    float sum = 0.0f;
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        int scale[16];
+        ref::sub_scales<Fmt>(w[b], scale);
+        int32x4_t acc = vdupq_n_s32(0);
+        for (int k = 0; k < 8; ++k) {
+            int index[32 / Fmt::grid_width];
+            const std::uint32_t signs = ref::indices32<Fmt>(w[b], k, index);
+            const int8x16_t v0 = lattice_values16<Fmt>(index, signs), v1 = lattice_values16<Fmt>(index + per16, signs >> 16);
+            const std::int8_t* aq = a[b].qs + 32 * k;
+            if constexpr (Fmt::scale_group == 16) {  // each half with its own multiplier
+                acc = vmlaq_n_s32(acc, partial_dot({{v0, zero}}, aq, tag), 2 * scale[2 * k] + 1);
+                acc = vmlaq_n_s32(acc, partial_dot({{zero, v1}}, aq, tag), 2 * scale[2 * k + 1] + 1);
+            } else {
+                acc = vmlaq_n_s32(acc, partial_dot({{v0, v1}}, aq, tag), 2 * scale[k] + 1);
+            }
+        }
+        const float d = fp16_to_fp32(Fmt::scale_bits(w[b]));
+        sum += detail::rounded(static_cast<float>(vaddvq_s32(acc)) * (d * a[b].d.value()));
+    }
+    return sum * Fmt::dot_factor;
+}
+
+}  // namespace neon_impl
+
+template <class Block, ref::if_lattice_format<Block> = 0>
+inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon& tag) noexcept {
+    return neon_impl::lattice_dot_blocks(w, a, nblocks, tag);
+}
+#if LOWBIT_HAVE_NEON_DOTPROD
+template <class Block, ref::if_lattice_format<Block> = 0>
+inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon_dotprod& tag) noexcept {
+    return neon_impl::lattice_dot_blocks(w, a, nblocks, tag);
+}
+#endif
+
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -1,0 +1,87 @@
+#pragma once
+/// \file arch/x86/lattice.hpp
+/// The 256-bit x86 dot of the codebook formats (iq1_s ... iq3_s, ref/lattice.hpp), shared by the AVX2, AVX-VNNI
+/// and AVX-512 backends: per 32 weights the grid entries are loaded whole from the format's byte grid
+/// (ref::grid_bytes, 2 to 16 KiB, L1/L2-resident), the signs (or iq1's shifts) applied in registers, an int8 dot
+/// with the q8_K activations, scaled by the sub-block multipliers 2s + 1 in int32. The integer sum of a super-block
+/// is the reference's, and the float steps are the reference's too: the result is the reference's bit for bit.
+#include "../../ref/lattice.hpp"
+#include "common.hpp"
+#include "int8_dot.hpp"
+
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace x86_impl {
+
+/// 0xFF in byte i of the result where bit i of `bits` is set (byte i tests bit i % 8 of byte i / 8).
+LOWBIT_INLINE __m256i bit_mask(std::uint32_t bits) noexcept {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)),
+                                               _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+/// v negated where m is 0xFF.
+LOWBIT_INLINE __m256i negate_where(__m256i v, __m256i m) noexcept { return _mm256_sub_epi8(_mm256_xor_si256(v, m), m); }
+
+/// Four 8-byte (or eight 4-byte) grid entries as one vector.
+template <class Fmt>
+LOWBIT_INLINE __m256i grid_entries(const int* index) noexcept {
+    const auto& g = ref::grid_bytes<Fmt>.entry;
+    if constexpr (Fmt::grid_width == 8) {
+        return _mm256_setr_epi64x(static_cast<long long>(g[index[0]]), static_cast<long long>(g[index[1]]),
+                                  static_cast<long long>(g[index[2]]), static_cast<long long>(g[index[3]]));
+    } else {
+        return _mm256_setr_epi32(static_cast<int>(g[index[0]]), static_cast<int>(g[index[1]]), static_cast<int>(g[index[2]]),
+                                 static_cast<int>(g[index[3]]), static_cast<int>(g[index[4]]), static_cast<int>(g[index[5]]),
+                                 static_cast<int>(g[index[6]]), static_cast<int>(g[index[7]]));
+    }
+}
+
+/// Weights 32k .. 32k + 31 of a block as signed bytes v (weight = unit * v).
+template <class Fmt>
+LOWBIT_INLINE __m256i lattice_values32(const typename Fmt::block& b, int k) noexcept {
+    int index[32 / Fmt::grid_width];
+    const std::uint32_t signs = ref::indices32<Fmt>(b, k, index);
+    const __m256i entries = grid_entries<Fmt>(index);
+    if constexpr (Fmt::delta_group != 0)  // 8 g + 1, or 8 g - 1 where the shift is negative
+        return _mm256_add_epi8(entries, _mm256_or_si256(bit_mask(signs), _mm256_set1_epi8(1)));
+    else
+        return negate_where(entries, bit_mask(signs));
+}
+
+/// The multipliers 2s + 1 of weights 32k .. 32k + 31 as int16 (both halves of each dword equal): one per 16
+/// weights (each 128-bit half) or one for all 32.
+template <class Fmt>
+LOWBIT_INLINE __m256i lattice_multipliers(const int* scale, int k) noexcept {
+    if constexpr (Fmt::scale_group == 16)
+        return _mm256_setr_m128i(_mm_set1_epi16(static_cast<short>(2 * scale[2 * k] + 1)),
+                                 _mm_set1_epi16(static_cast<short>(2 * scale[2 * k + 1] + 1)));
+    else
+        return _mm256_set1_epi16(static_cast<short>(2 * scale[k] + 1));
+}
+
+/// With q8_K activations: per super-block the exact isum, then sum += float(isum) * (d_w * d_a) in block order
+/// and the result times dot_factor: the reference's float steps, so its result bit for bit.
+template <class Dot, class Block>
+inline float lattice_dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks) noexcept {
+    using Fmt = typename Block::format;
+    float sum = 0.0f;
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        int scale[16];
+        ref::sub_scales<Fmt>(w[b], scale);
+        __m256i acc = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k) {
+            const __m256i v = lattice_values32<Fmt>(w[b], k);
+            const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs + 32 * k));
+            // |a| (<= 128) unsigned times v with a's sign (|v| <= 62): pairs and quads fit int16.
+            const __m256i p = Dot::add_products(_mm256_setzero_si256(), _mm256_abs_epi8(act), _mm256_sign_epi8(v, act));
+            acc = _mm256_add_epi32(acc, Dot::widen_scaled(p, Dot::weights(lattice_multipliers<Fmt>(scale, k))));
+        }
+        const float d = fp16_to_fp32(Fmt::scale_bits(w[b]));
+        sum += detail::rounded(static_cast<float>(hsum_epi32(acc)) * (d * a[b].d.value()));
+    }
+    return sum * Fmt::dot_factor;
+}
+
+}  // namespace x86_impl
+}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch
