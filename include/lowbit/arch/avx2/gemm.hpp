@@ -39,18 +39,18 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
 }
 
 template <class WBlock, ref::if_kquant<WBlock> = 0>
-kquant_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&) {
+q8_K_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&) {
     return {xq};
 }
 
 template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx2&) {
     x86_impl::kquant_rows<x86_impl::kdecoder_ymm<x86_impl::maddubs_dot>>(w, r0, r1, p, out);
 }
 
 template <class WFmt, std::enable_if_t<packed_layout<WFmt>::kquant, int> = 0>
-void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx2&) {
     kpacked_impl::rows<x86_impl::ymm_ops<x86_impl::maddubs_dot>>(w, r0, r1, p.xq, out);
 }

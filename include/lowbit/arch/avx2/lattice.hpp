@@ -1,6 +1,7 @@
 #pragma once
 /// \file arch/avx2/lattice.hpp
-/// AVX2 dot products of the codebook formats (arch/x86/lattice.hpp). Quantize and dequantize are the reference's.
+/// AVX2 dot products and GEMM of the codebook formats (arch/x86/lattice.hpp), which the AVX-512 backend without VNNI
+/// inherits. Quantize and dequantize are the reference's.
 #include "../x86/lattice.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
@@ -9,6 +10,18 @@ LOWBIT_NAMESPACE_BEGIN namespace arch {
 template <class Block, ref::if_lattice_format<Block> = 0>
 inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const avx2&) noexcept {
     return x86_impl::lattice_dot_blocks<x86_impl::maddubs_dot>(w, a, nblocks);
+}
+
+/// The x86 backends' panel for the codebook formats (they inherit it): the q8_K activations.
+template <class WBlock, ref::if_lattice_format<WBlock> = 0>
+q8_K_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&) {
+    return {xq};
+}
+
+template <class WFmt, ref::if_lattice_format<typename WFmt::block> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
+               const matmul_output& out, const avx2&) {
+    x86_impl::lattice_rows<x86_impl::maddubs_dot>(w, r0, r1, p.xq, out);
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

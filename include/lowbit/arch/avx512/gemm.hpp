@@ -261,7 +261,7 @@ struct zmm_ops {
 }  // namespace avx512_impl
 
 template <class WFmt, std::enable_if_t<packed_layout<WFmt>::kquant, int> = 0>
-void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx512_vnni&) {
     kpacked_impl::rows<avx512_impl::zmm_ops>(w, r0, r1, p.xq, out);
 }
@@ -299,7 +299,7 @@ void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
 /// K formats: avx2's kernel with the VNNI decoder (arch/avx512/kquant.hpp), so values equal this backend's
 /// dot_blocks, bit for bit.
 template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx512_vnni&) {
     x86_impl::kquant_rows<avx512_impl::kdecoder>(w, r0, r1, p, out);
 }

@@ -21,13 +21,13 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
 }
 
 template <class WFmt, ref::if_kquant<typename WFmt::block> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx_vnni&) {
     x86_impl::kquant_rows<x86_impl::kdecoder_ymm<x86_impl::dpbusd_dot>>(w, r0, r1, p, out);
 }
 
 template <class WFmt, std::enable_if_t<packed_layout<WFmt>::kquant, int> = 0>
-void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx_vnni&) {
     kpacked_impl::rows<x86_impl::ymm_ops<x86_impl::dpbusd_dot>>(w, r0, r1, p.xq, out);
 }

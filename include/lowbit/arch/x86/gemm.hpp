@@ -348,8 +348,9 @@ void packed_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r
 
 }  // namespace x86_impl
 
-/// K formats: the activations themselves (a type of its own, which selects the K gemm_rows).
-struct kquant_panel {
+/// K and codebook formats (q8_K activations): the activations themselves (a type of its own, which selects their
+/// gemm_rows).
+struct q8_K_panel {
     const_qmatrix_view<q8_K> xq;
 };
 
@@ -358,7 +359,7 @@ namespace x86_impl {
 /// Row r of W times activation rows c0 .. c0+C-1. Each output is what dot_blocks (kdot_blocks<Decoder>) returns,
 /// bit for bit (the same integer sums, the same kdot_step), but each weight block is decoded once for the C rows.
 template <class WBlock, int C, class Decoder>
-void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::size_t c0, const kquant_panel& p,
+void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::size_t c0, const q8_K_panel& p,
                  const matmul_output& out) {
     using namespace x86_impl;
     const q8_K::block* a[C];
@@ -385,7 +386,7 @@ void kquant_tile(const WBlock* row, std::size_t nblocks, std::size_t r, std::siz
 
 /// Row by row (each row read once, then from cache for the later activation rows), 4 activation rows per tile.
 template <class Decoder, class WFmt>
-void kquant_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const kquant_panel& p,
+void kquant_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                  const matmul_output& out) {
     using WBlock = typename WFmt::block;
     const std::size_t batch = p.xq.rows(), nblocks = w.blocks_per_row();

@@ -5,8 +5,10 @@
 /// (ref::grid_bytes, 2 to 16 KiB, L1/L2-resident), the signs (or iq1's shifts) applied in registers, an int8 dot
 /// with the q8_K activations, scaled by the sub-block multipliers 2s + 1 in int32. The integer sum of a super-block
 /// is the reference's, and the float steps are the reference's too: the result is the reference's bit for bit.
+/// GEMM (lattice_rows) decodes each weight row once for the whole batch and then runs the same steps per output.
 #include "../../ref/lattice.hpp"
 #include "common.hpp"
+#include "gemm.hpp"
 #include "int8_dot.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
@@ -60,6 +62,21 @@ LOWBIT_INLINE __m256i lattice_multipliers(const int* scale, int k) noexcept {
         return _mm256_set1_epi16(static_cast<short>(2 * scale[k] + 1));
 }
 
+/// acc + the products of 32 weights v (signed bytes) with 32 q8_K activations at aq, times the weights'
+/// multipliers m (Dot::weights of lattice_multipliers): |a| (<= 128) unsigned times v with a's sign (|v| <= 62),
+/// so pairs and quads fit int16.
+template <class Dot>
+LOWBIT_INLINE __m256i lattice_products(__m256i acc, __m256i v, __m256i m, const std::int8_t* aq) noexcept {
+    const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq));
+    const __m256i p = Dot::add_products(_mm256_setzero_si256(), _mm256_abs_epi8(act), _mm256_sign_epi8(v, act));
+    return _mm256_add_epi32(acc, Dot::widen_scaled(p, m));
+}
+
+/// One super-block's term of the row sum: float(isum) * (d_w * d_a), rounded as the reference rounds it.
+LOWBIT_INLINE float lattice_term(__m256i isum_lanes, float d, const q8_K::block& a) noexcept {
+    return detail::rounded(static_cast<float>(hsum_epi32(isum_lanes)) * (d * a.d.value()));
+}
+
 /// With q8_K activations: per super-block the exact isum, then sum += float(isum) * (d_w * d_a) in block order
 /// and the result times dot_factor: the reference's float steps, so its result bit for bit.
 template <class Dot, class Block>
@@ -70,17 +87,71 @@ inline float lattice_dot_blocks(const Block* w, const q8_K::block* a, std::size_
         int scale[16];
         ref::sub_scales<Fmt>(w[b], scale);
         __m256i acc = _mm256_setzero_si256();
-        for (int k = 0; k < 8; ++k) {
-            const __m256i v = lattice_values32<Fmt>(w[b], k);
-            const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs + 32 * k));
-            // |a| (<= 128) unsigned times v with a's sign (|v| <= 62): pairs and quads fit int16.
-            const __m256i p = Dot::add_products(_mm256_setzero_si256(), _mm256_abs_epi8(act), _mm256_sign_epi8(v, act));
-            acc = _mm256_add_epi32(acc, Dot::widen_scaled(p, Dot::weights(lattice_multipliers<Fmt>(scale, k))));
-        }
-        const float d = fp16_to_fp32(Fmt::scale_bits(w[b]));
-        sum += detail::rounded(static_cast<float>(hsum_epi32(acc)) * (d * a[b].d.value()));
+        for (int k = 0; k < 8; ++k)
+            acc = lattice_products<Dot>(acc, lattice_values32<Fmt>(w[b], k), Dot::weights(lattice_multipliers<Fmt>(scale, k)),
+                                        a[b].qs + 32 * k);
+        sum += lattice_term(acc, fp16_to_fp32(Fmt::scale_bits(w[b])), a[b]);
     }
     return sum * Fmt::dot_factor;
+}
+
+/// A super-block decoded for the GEMM: weights 32k .. 32k + 31 as bytes v[k], their multipliers m[k] (in the
+/// Dot's form) and d.
+struct lattice_decoded {
+    __m256i v[8], m[8];
+    float d;
+};
+
+template <class Dot, class Block>
+LOWBIT_INLINE void lattice_decode(const Block& w, lattice_decoded& out) noexcept {
+    using Fmt = typename Block::format;
+    int scale[16];
+    ref::sub_scales<Fmt>(w, scale);
+    for (int k = 0; k < 8; ++k) {
+        out.v[k] = lattice_values32<Fmt>(w, k);
+        out.m[k] = Dot::weights(lattice_multipliers<Fmt>(scale, k));
+    }
+    out.d = fp16_to_fp32(Fmt::scale_bits(w));
+}
+
+/// A decoded row times activation rows c0 .. c0 + C - 1: lattice_dot_blocks' integers and float steps, so each
+/// output is dot_blocks' bit for bit, with the grid lookups done once for the C rows (and the batch).
+template <class Dot, class Fmt, int C>
+void lattice_tile(const lattice_decoded* row, std::size_t nblocks, std::size_t r, std::size_t c0,
+                  const_qmatrix_view<q8_K> xq, const matmul_output& out) {
+    const q8_K::block* a[C];
+    float sum[C];
+    for (int c = 0; c < C; ++c) {
+        a[c] = xq.row(c0 + c);
+        sum[c] = 0.0f;
+    }
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        __m256i acc[C];
+        for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k)
+            for (int c = 0; c < C; ++c) acc[c] = lattice_products<Dot>(acc[c], row[b].v[k], row[b].m[k], a[c][b].qs + 32 * k);
+        for (int c = 0; c < C; ++c) sum[c] += lattice_term(acc[c], row[b].d, a[c][b]);
+    }
+    for (int c = 0; c < C; ++c) out.put(c0 + c, r, sum[c] * Fmt::dot_factor);
+}
+
+/// gemm_rows of the codebook formats: GEMV row by row (lattice_dot_blocks); GEMM decodes each row once into
+/// scratch (544 bytes per 256 weights, L1/L2-resident) and multiplies it by 4 activation rows per tile.
+template <class Dot, class WFmt>
+void lattice_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
+                  const matmul_output& out) {
+    const std::size_t batch = xq.rows(), nblocks = w.blocks_per_row();
+    if (batch == 1) {
+        for (std::size_t r = r0; r < r1; ++r) out.put(0, r, lattice_dot_blocks<Dot>(w.row(r), xq.row(0), nblocks));
+        return;
+    }
+    detail::scratch<lattice_decoded> row(nblocks);
+    for (std::size_t r = r0; r < r1; ++r) {
+        for (std::size_t b = 0; b < nblocks; ++b) lattice_decode<Dot>(w.row(r)[b], row[b]);
+        std::size_t c0 = 0;
+        for (; c0 + 4 <= batch; c0 += 4) lattice_tile<Dot, WFmt, 4>(row.data(), nblocks, r, c0, xq, out);
+        for (; c0 < batch; ++c0) lattice_tile<Dot, WFmt, 1>(row.data(), nblocks, r, c0, xq, out);
+    }
 }
 
 }  // namespace x86_impl
