@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -51,6 +52,12 @@ private:
     std::size_t m_count;
     T* m_data;
 };
+
+/// values[i % size]: pairs each value of one test parameter with several of another (pairwise coverage) where
+/// the full product of the parameters costs minutes under emulation.
+inline std::size_t pick(std::initializer_list<std::size_t> values, std::size_t i) {
+    return values.begin()[i % values.size()];
+}
 
 /// Kinds of input that stress the quantizers' rounding and clamping.
 enum class data_kind { normal, uniform, heavy_tail, with_zeros, ties, integers, huge, tiny, subnormal };

@@ -12,9 +12,11 @@ using namespace lowbit_test;
 TEMPLATE_LIST_TEST_CASE("quantize_blocks is bit-exact with the scalar reference", "[kernels][quantize]", all_formats) {
     using Fmt = TestType;
     using block = typename Fmt::block;
+    // Each length with each input offset and, across those, each output offset: every pair of the three meets.
     const std::size_t nblocks = GENERATE(range(1, 10));
-    const std::size_t in_offset = 4 * GENERATE(0, 1, 3, 7, 15);
-    const std::size_t out_offset = GENERATE(0, 1, 2, 31, 63);
+    const std::size_t in_index = GENERATE(range(0, 5));
+    const std::size_t in_offset = 4 * pick({0, 1, 3, 7, 15}, in_index);
+    const std::size_t out_offset = pick({0, 1, 2, 31, 63}, nblocks + 2 * in_index);
     const std::size_t n = nblocks * Fmt::block_size;
     for (data_kind kind : all_data_kinds) {
         offset_buffer<float> x(n, in_offset);
@@ -34,8 +36,9 @@ TEMPLATE_LIST_TEST_CASE("dequantize_blocks is bit-exact for every bit pattern", 
     using Fmt = TestType;
     using block = typename Fmt::block;
     const std::size_t nblocks = GENERATE(range(1, 10));
-    const std::size_t in_offset = GENERATE(0, 1, 17, 63);
-    const std::size_t out_offset = 4 * GENERATE(0, 1, 5, 15);
+    const std::size_t in_index = GENERATE(range(0, 4));
+    const std::size_t in_offset = pick({0, 1, 17, 63}, in_index);
+    const std::size_t out_offset = 4 * pick({0, 1, 5, 15}, nblocks + in_index);
     const std::size_t n = nblocks * Fmt::block_size;
     offset_buffer<block> x(nblocks, in_offset);
     fill_bytes(x.data(), x.bytes(), static_cast<std::uint32_t>(nblocks * 7 + in_offset));  // Inf/NaN scales too
@@ -101,8 +104,9 @@ TEMPLATE_LIST_TEST_CASE("dot_blocks: exact integer sums, float sum within the do
     using wblock = typename Fmt::block;
     using ablock = typename Fmt::activation::block;
     const std::size_t nblocks = GENERATE(range(1, 10), 16, 33);
-    const std::size_t w_offset = GENERATE(0, 1, 19, 63);
-    const std::size_t a_offset = GENERATE(0, 3, 32);
+    const std::size_t w_index = GENERATE(range(0, 4));
+    const std::size_t w_offset = pick({0, 1, 19, 63}, w_index);
+    const std::size_t a_offset = pick({0, 3, 32}, nblocks + w_index);
     offset_buffer<wblock> w(nblocks, w_offset);
     offset_buffer<ablock> a(nblocks, a_offset);
     std::mt19937 rng(static_cast<std::uint32_t>(nblocks * 1009 + w_offset * 13 + a_offset));

@@ -15,7 +15,8 @@
 ///   3. d (fp16) from the largest unit over the top scale field and its neighbours, and refitted by least squares
 ///      over the sub-blocks; each sub-block then takes the best of the scale fields nearest its unit (one with
 ///      round_to_nearest, three with search). The d with the least error is kept.
-/// Deterministic: the same bytes for the same input on every backend (it is scalar code).
+/// Deterministic: the same bytes for the same input on every backend. It is scalar code, but the dispatcher compiles
+/// it once per target (with FMA where the target has it), so every product that is added is fenced (detail::rounded).
 #include "../core/scratch.hpp"
 #include "../format/iq1_m.hpp"
 #include "../format/iq1_s.hpp"
@@ -236,7 +237,7 @@ struct lattice_quantizer {
             float cost = 0.0f;
             for (int j = 0; j < width; ++j) {
                 const float diff = t[j] - lv[grid_level<Fmt>(e, j)];
-                cost += w[j] * diff * diff;
+                cost += detail::rounded(w[j] * diff * diff);
             }
             if (c == first || cost < least) least = cost, best = e;
         }
@@ -280,10 +281,10 @@ struct lattice_quantizer {
                     const int i = width * h + j;
                     float v = lv[grid_level<Fmt>(e, j)];
                     if (Fmt::delta_group == 0 && ((signs >> i) & 1)) v = -v;
-                    const double wi = wg[i], xi = xg[i], diff = xi - static_cast<double>(u) * v;
-                    r.err += wi * diff * diff;
-                    r.sxv += wi * xi * v;
-                    r.svv += wi * static_cast<double>(v) * v;
+                    const double wi = wg[i], xi = xg[i], diff = xi - detail::rounded(static_cast<double>(u) * v);
+                    r.err += detail::rounded(wi * diff * diff);
+                    r.sxv += detail::rounded(wi * xi * v);
+                    r.svv += detail::rounded(wi * static_cast<double>(v) * v);
                 }
             }
         }
@@ -294,7 +295,7 @@ struct lattice_quantizer {
     static result quantize_sub(const float* x, const float* w, float u) noexcept {
         result r;
         if (!(u > 0.0f)) {
-            for (int i = 0; i < group; ++i) r.err += static_cast<double>(w[i]) * x[i] * x[i];
+            for (int i = 0; i < group; ++i) r.err += detail::rounded(static_cast<double>(w[i]) * x[i] * x[i]);
             return r;
         }
         for (int at = 0; at < group; at += delta_span) {
@@ -379,8 +380,8 @@ struct lattice_quantizer {
                 double num = 0.0, den = 0.0;  // least-squares d for f's scale fields
                 for (int k = 0; k < nscales; ++k) {
                     const double m = (2.0 * f.scale[k] + 1.0) * Fmt::dot_factor;
-                    num += va[k] * a[k] * m;
-                    den += va[k] * m * m;
+                    num += detail::rounded(va[k] * a[k] * m);
+                    den += detail::rounded(va[k] * m * m);
                 }
                 if (den > 0.0 && std::isfinite(num / den)) try_d(num / den, f);
             }
