@@ -12,9 +12,13 @@ jobs=$(nproc)
 
 cmake -S "$root" -B "$build/host" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build/host" -j"$jobs"
+echo "== test.sh: host build done at $SECONDS s"
 ctest --test-dir "$build/host" --output-on-failure --timeout 1800 -j"$jobs"
+echo "== test.sh: host tests done at $SECONDS s"
 
 cmake -S "$root" -B "$build/arm64" -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DLOWBIT_BUILD_BENCHMARKS=OFF
 cmake --build "$build/arm64" -j"$jobs"
+echo "== test.sh: arm64 build done at $SECONDS s"
 ctest --test-dir "$build/arm64" --output-on-failure --timeout 1800 -j"$jobs"
+echo "== test.sh: arm64 tests done at $SECONDS s"
