@@ -7,6 +7,8 @@
 //     except that any result is accepted once the float arithmetic overflows with finite scales (a block term
 //     that is not finite, or sum |term| >= 2^127): then the result depends on how each backend associates
 //     the products (q8_K's float32 scale reaches 2^121; see fuzz/corpus/fuzz_decode_dot/q5_K_term_overflow).
+//     The codebook formats multiply the row's sum by their dot_factor (1/8, 1/4: gguf's order) at the end, so
+//     their sum overflows at sum |term| >= 2^127 dot_factor (fuzz/regressions/fuzz_decode_dot/iq1_s_sum_overflow).
 // ASan checks that neither reads or writes past its buffers.
 //
 // Input: byte 0 = the blocks' byte offset (bits 0..5), byte 1 = the activations' byte offset (bits 0..5) and
@@ -62,6 +64,14 @@ ieee_class sum_class(const std::vector<float>& terms) {
     return plus ? ieee_class::plus_inf : minus ? ieee_class::minus_inf : ieee_class::finite;
 }
 
+/// What the reference multiplies the sum of the block terms by at the end: the codebook formats' dot_factor (a
+/// power of two; dot_blocks of one block, a term here, includes it), else 1.
+template <class Fmt>
+double final_factor() {
+    if constexpr (lowbit::arch::ref::lattice_format<typename Fmt::block>::value) return Fmt::dot_factor;
+    else return 1.0;
+}
+
 template <class Fmt>
 void dot(lowbit_fuzz::input in, offsets at) {
     using wblock = typename Fmt::block;
@@ -85,7 +95,7 @@ void dot(lowbit_fuzz::input in, offsets at) {
         if (!std::isfinite(terms[b]) && Fmt::finite_scales(w.as<const wblock>()[b]) &&
             Fmt::activation::finite_scales(a.as<const ablock>()[b]))
             return;
-    if (magnitude >= 0x1p127) return;
+    if (magnitude >= 0x1p127 * final_factor<Fmt>()) return;
     const ieee_class expected = sum_class(terms);
     LOWBIT_FUZZ_REQUIRE(classify(want) == expected, "%s: the reference's sum %a has the wrong class", Fmt::name(),
                         static_cast<double>(want));
