@@ -1,6 +1,7 @@
 #pragma once
 /// \file lowbit.hpp
 /// Everything: every format, every compiled backend's kernels, the views and the checked API.
+#include "attention.hpp"
 #include "formats.hpp"
 #include "iq1.hpp"
 #include "iq2.hpp"

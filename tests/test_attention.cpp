@@ -1,0 +1,260 @@
+// kv_cache.hpp and attention.hpp: the cache's bytes and checks, attention against float attention per format,
+// prefill == decode and thread-count independence bit for bit, and the backend against the scalar reference within
+// attention.hpp's bound.
+#include "test_common.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace lowbit_test;
+
+namespace {
+
+template <class K, class V>
+struct kv {
+    using k = K;
+    using v = V;
+};
+using every_kv_format = std::tuple<kv<lowbit::f16, lowbit::f16>, kv<lowbit::q8_0, lowbit::q8_0>,
+                                   kv<lowbit::q5_1, lowbit::q5_1>, kv<lowbit::q5_0, lowbit::q5_0>,
+                                   kv<lowbit::q4_1, lowbit::q4_1>, kv<lowbit::q4_0, lowbit::q4_0>,
+                                   kv<lowbit::iq4_nl, lowbit::iq4_nl>, kv<lowbit::q8_0, lowbit::q4_0>,
+                                   kv<lowbit::f16, lowbit::q4_1>>;
+
+struct shape {
+    std::size_t n_kv_heads, group, head_dim, tokens;
+};
+
+/// A layer's keys, values and queries as floats (token, head, value); `outliers`: keys with channels 3 and 17 of
+/// every head (one block) 10x and 100x larger than the rest, as real K caches have.
+struct layer {
+    shape s;
+    std::vector<float> k, v, q;
+    layer(shape s_, std::size_t n_queries, bool outliers, std::uint32_t seed) : s(s_) {
+        const std::size_t row = s.n_kv_heads * s.head_dim;
+        k.resize(s.tokens * row), v.resize(s.tokens * row), q.resize(n_queries * row * s.group);
+        fill(k.data(), k.size(), data_kind::normal, seed);
+        fill(v.data(), v.size(), data_kind::normal, seed + 1);
+        fill(q.data(), q.size(), data_kind::normal, seed + 2);
+        if (outliers)
+            for (std::size_t i = 0; i < k.size(); i += s.head_dim) k[i + 3] *= 10.0f, k[i + 17] *= 100.0f;
+    }
+};
+
+/// Attention in double from the float keys and values (what the cache approximates): n_queries x heads x dim.
+std::vector<double> float_attention(const layer& l, std::size_t n_queries, std::size_t window) {
+    const std::size_t heads = l.s.n_kv_heads * l.s.group, dim = l.s.head_dim, T = l.s.tokens;
+    std::vector<double> out(n_queries * heads * dim);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
+    for (std::size_t j = 0; j < n_queries; ++j) {
+        const std::size_t pos = T - n_queries + j, lo = window && pos + 1 > window ? pos + 1 - window : 0;
+        for (std::size_t i = 0; i < heads; ++i) {
+            const std::size_t h = i / l.s.group;
+            std::vector<double> p(pos + 1 - lo);
+            double m = -1e300;
+            for (std::size_t t = lo; t <= pos; ++t) {
+                double s = 0;
+                for (std::size_t d = 0; d < dim; ++d)
+                    s += double(l.q[(j * heads + i) * dim + d]) * l.k[(t * l.s.n_kv_heads + h) * dim + d];
+                p[t - lo] = s * scale, m = std::max(m, p[t - lo]);
+            }
+            double sum = 0;
+            for (double& x : p) x = std::exp(x - m), sum += x;
+            for (std::size_t d = 0; d < dim; ++d) {
+                double o = 0;
+                for (std::size_t t = lo; t <= pos; ++t) o += p[t - lo] * l.v[(t * l.s.n_kv_heads + h) * dim + d];
+                out[(j * heads + i) * dim + d] = o / sum;
+            }
+        }
+    }
+    return out;
+}
+
+template <class K, class V, class Backend = backend>
+lowbit::kv_cache<K, V> filled_cache(const layer& l, Backend b = {}) {
+    lowbit::kv_cache<K, V> cache(l.s.n_kv_heads, l.s.head_dim, l.s.tokens + 3);
+    // Appended in uneven batches: one token, then prefill-sized runs.
+    std::size_t t = 0;
+    const std::size_t row = l.s.n_kv_heads * l.s.head_dim;
+    for (std::size_t n : {std::size_t(1), std::size_t(37), l.s.tokens}) {
+        n = std::min(n, l.s.tokens - t);
+        cache.append(l.k.data() + t * row, l.v.data() + t * row, n, b);
+        t += n;
+    }
+    return cache;
+}
+
+template <class Cache, class Backend = backend, class Executor = lowbit::serial_executor>
+std::vector<float> attend(const Cache& cache, const layer& l, std::size_t n_queries, std::size_t window,
+                          Executor&& exec = {}, Backend b = {}) {
+    const std::size_t heads = l.s.n_kv_heads * l.s.group;
+    std::vector<float> out(n_queries * heads * l.s.head_dim, -1.0f);
+    lowbit::attention_options opt;
+    opt.window = window;
+    lowbit::attention(cache, l.q.data() + (l.q.size() / (heads * l.s.head_dim) - n_queries) * heads * l.s.head_dim,
+                      n_queries, heads, out.data(), opt, exec, b);
+    return out;
+}
+
+/// ||a - b|| / ||b||.
+template <class A>
+double relative_rms(const std::vector<A>& a, const std::vector<double>& b) {
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < b.size(); ++i) num += (a[i] - b[i]) * (a[i] - b[i]), den += b[i] * b[i];
+    return std::sqrt(num / den);
+}
+
+/// The documented relative RMS error of attention against float attention (README's accuracy table), from a
+/// format's keys or values: on N(0,1) data, and for keys with outlier channels (`layer`). Measured on these
+/// tests' data with about 25% to spare; the errors of keys and values add.
+template <class Fmt>
+double error_bound(bool outlier_keys) {
+    struct row { const char* name; double clean, outliers; };
+    constexpr row table[] = {{"f16", 0.001, 0.001},  {"q8_0", 0.006, 0.1}, {"q5_1", 0.04, 0.3}, {"q5_0", 0.04, 0.17},
+                             {"q4_1", 0.09, 0.95},   {"q4_0", 0.09, 0.38}, {"iq4_nl", 0.09, 0.27}};
+    for (const row& r : table)
+        if (std::string(r.name) == Fmt::name()) return outlier_keys ? r.outliers : r.clean;
+    FAIL("no documented error for " << Fmt::name());
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("kv_cache: bytes per token, appending, and bad input leaving the cache unchanged", "[attention][bad_input]") {
+    using cache_t = lowbit::kv_cache_view<lowbit::q8_0, lowbit::q4_0>;
+    CHECK(cache_t::bytes_per_token(8, 128) == 8 * (136 + 72));
+    CHECK(lowbit::kv_cache_view<lowbit::f16, lowbit::f16>::bytes_per_token(8, 128) == 8 * 512);
+    CHECK_THROWS_WITH(cache_t::k_bytes(2, 48, 4), Catch::Contains("head_dim 48 is not a non-zero multiple of the 32-value block"));
+    CHECK_THROWS_WITH(cache_t::k_bytes(0, 64, 4), Catch::Contains("n_kv_heads is 0"));
+    CHECK_THROWS_WITH(cache_t::k_bytes(2, 64, std::size_t(1) << 62), Catch::Contains("does not fit in memory"));
+    CHECK_THROWS_WITH(cache_t(nullptr, nullptr, 2, 64, 4), Catch::Contains("null K or V buffer"));
+
+    const std::size_t heads = 2, dim = 64, cap = 5;
+    std::vector<unsigned char> kb(cache_t::k_bytes(heads, dim, cap), 0xA5), vb(cache_t::v_bytes(heads, dim, cap), 0x5A);
+    cache_t cache(kb.data(), vb.data(), heads, dim, cap);
+    std::vector<float> k(4 * heads * dim), v(4 * heads * dim);
+    fill(k.data(), k.size(), data_kind::normal, 1);
+    fill(v.data(), v.size(), data_kind::normal, 2);
+    cache.append(k.data(), v.data(), 4, backend{});
+    CHECK(cache.length() == 4);
+    const auto k_before = kb, v_before = vb;
+    CHECK_THROWS_WITH(cache.append(k.data(), v.data(), 2, backend{}), Catch::Contains("2 tokens do not fit: 4 of 5 are used"));
+    std::vector<float> bad = k;
+    bad[dim + 7] = std::numeric_limits<float>::quiet_NaN();  // head 1 of the one token
+    CHECK_THROWS_WITH(cache.append(bad.data(), v.data(), 1, backend{}), Catch::Contains("input 71 is nan"));
+    bad = v;
+    bad[3] = 1e12f;  // q4_0's fp16 scale cannot reach it
+    CHECK_THROWS_WITH(cache.append(k.data(), bad.data(), 1, backend{}), Catch::Contains("beyond fp16's range"));
+    CHECK(kb == k_before);
+    CHECK(vb == v_before);
+    CHECK(cache.length() == 4);
+
+    lowbit::kv_cache<lowbit::f16, lowbit::f16> half_cache(1, 32, 2);
+    std::vector<float> big(32, 1.0f);
+    big[5] = 70000.0f;
+    CHECK_THROWS_WITH(half_cache.append(big.data(), big.data(), 1, backend{}), Catch::Contains("beyond f16's range of 65504"));
+    CHECK(half_cache.length() == 0);
+    CHECK_THROWS_WITH(cache.truncate(5), Catch::Contains("beyond the 4 tokens held"));
+    cache.truncate(2);
+    CHECK(cache.length() == 2);
+
+    std::vector<float> q(3 * heads * dim, 0.5f), out(q.size());
+    CHECK_THROWS_WITH(lowbit::attention(cache, q.data(), 1, 3, out.data(), {}, lowbit::serial_executor{}, backend{}),
+                      Catch::Contains("3 query heads are not a non-zero multiple of the 2 KV heads"));
+    CHECK_THROWS_WITH(lowbit::attention(cache, q.data(), 3, 2, out.data(), {}, lowbit::serial_executor{}, backend{}),
+                      Catch::Contains("3 queries, but the cache holds 2 tokens"));
+    q[1] = std::numeric_limits<float>::infinity();
+    CHECK_THROWS_WITH(lowbit::attention(cache, q.data(), 1, 2, out.data(), {}, lowbit::serial_executor{}, backend{}),
+                      Catch::Contains("input 1 is inf"));
+}
+
+TEMPLATE_LIST_TEST_CASE("attention matches float attention within the format's error", "[attention]", every_kv_format) {
+    using K = typename TestType::k;
+    using V = typename TestType::v;
+    // Decode and prefill, GQA 1, 2 and 4, a window, contexts across chunks (64) and segments (2048).
+    const shape shapes[] = {{2, 2, 64, 300}, {1, 4, 64, 2100}, {2, 1, 96, 131}};
+    for (int i = 0; i < 3; ++i) {
+        const shape s = shapes[i];
+        const bool outliers = i == 1;
+        const std::size_t n_queries = i == 2 ? 20 : 1, window = i == 0 ? 100 : 0;
+        const layer l(s, n_queries, outliers, 7 + i);
+        const auto cache = filled_cache<K, V>(l);
+        const auto out = attend(cache, l, n_queries, window);
+        const double err = relative_rms(out, float_attention(l, n_queries, window));
+        INFO(K::name() << "-" << V::name() << " shape " << i << ": relative RMS error " << err);
+        CHECK(err < error_bound<K>(outliers) + error_bound<V>(false));
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("attention: a prefill row is its decode, and any thread count gives the same bits", "[attention][threads]",
+                        every_kv_format) {
+    using K = typename TestType::k;
+    using V = typename TestType::v;
+    const shape s{2, 2, 32, 2080};  // 20 queries cross the 16-query tile, the last ones a segment boundary
+    const std::size_t n_queries = 40;
+    const layer l(s, n_queries, false, 3);
+    const auto cache = filled_cache<K, V>(l);
+    for (std::size_t window : {std::size_t(0), std::size_t(70)}) {
+        const auto prefill = attend(cache, l, n_queries, window);
+        for (unsigned threads : {2u, 3u}) {
+            lowbit::thread_pool pool(threads);
+            const auto again = attend(cache, l, n_queries, window, pool);
+            CHECK(std::memcmp(again.data(), prefill.data(), prefill.size() * sizeof(float)) == 0);
+        }
+        // Query j alone on the cache cut after it.
+        const std::size_t per_query = s.n_kv_heads * s.group * s.head_dim;
+        for (std::size_t j : {std::size_t(0), std::size_t(17), n_queries - 1}) {
+            lowbit::kv_cache_view<K, V> cut = cache;
+            cut.truncate(s.tokens - n_queries + j + 1);
+            std::vector<float> decode(per_query);
+            lowbit::attention_options opt;
+            opt.window = window;
+            lowbit::attention(cut, l.q.data() + j * per_query, 1, s.n_kv_heads * s.group, decode.data(), opt,
+                              lowbit::serial_executor{}, backend{});
+            INFO("query " << j << ", window " << window);
+            CHECK(std::memcmp(decode.data(), prefill.data() + j * per_query, per_query * sizeof(float)) == 0);
+        }
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("attention on the backend is the scalar reference's within attention.hpp's bound", "[attention]",
+                        every_kv_format) {
+    using K = typename TestType::k;
+    using V = typename TestType::v;
+    const shape s{2, 4, 64, 700};
+    const std::size_t n_queries = 3;
+    const layer l(s, n_queries, true, 11);
+    const auto cache = filled_cache<K, V>(l);
+    const auto reference_cache = filled_cache<K, V>(l, lowbit::scalar{});
+    const auto out = attend(cache, l, n_queries, 0);
+    const auto ref = attend(reference_cache, l, n_queries, 0, lowbit::serial_executor{}, lowbit::scalar{});
+    // Δ: the largest score difference: the keys' GEMV (attention's kernels) on the two backends, times the scale.
+    double delta = 0;
+    if constexpr (!std::is_same<K, lowbit::f16>::value) {
+        using act = typename K::activation;
+        const std::size_t heads = s.n_kv_heads * s.group;
+        std::vector<typename act::block> qq(s.head_dim / 32);
+        std::vector<float> scores(s.tokens), reference(s.tokens);
+        for (std::size_t r = 0; r < n_queries * heads; ++r) {
+            lowbit::quantize_row(l.q.data() + (l.q.size() / s.head_dim - n_queries * heads + r) * s.head_dim, s.head_dim,
+                                 qq.data(), lowbit::scalar{});
+            const auto keys = cache.keys(r % heads / s.group, 0, s.tokens);
+            lowbit::gemv(keys, qq.data(), scores.data(), {}, lowbit::serial_executor{}, backend{});
+            lowbit::gemv(keys, qq.data(), reference.data(), {}, lowbit::serial_executor{}, lowbit::scalar{});
+            for (std::size_t t = 0; t < s.tokens; ++t)
+                delta = std::max(delta, std::fabs(double(scores[t]) - reference[t]));
+        }
+        delta /= std::sqrt(double(s.head_dim));
+    }
+    double vmax = 0;  // the largest |v| the cache can hold: the data's, plus the formats' rounding of it
+    for (float x : l.v) vmax = std::max(vmax, 1.01 * std::fabs(x));
+    const double eta = std::exp(delta) - 1;
+    const double bound = (2 * eta / (1 - eta) + std::ldexp(1.0, -22) * (s.tokens + 2)) * vmax;
+    double worst = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::fabs(double(out[i]) - ref[i]));
+    INFO("score difference " << delta << ", output difference " << worst << ", bound " << bound);
+    CHECK(worst <= bound);
+}
