@@ -39,6 +39,9 @@ suite_sizes make_sizes(const std::string& name) {
         s.threads = {1, 2};
         s.calibration_quality = {{32, 256, 256}};
         s.calibration_timed = {{64, 256, 256}};
+        s.attention_contexts = {100};
+        s.attention_prefill = {{100, 20}};
+        s.attention_all_formats = true;
     } else if (name == "quick") {
         s.convert_n = {64 * KiB};
         s.act_n = {4096};
@@ -52,6 +55,8 @@ suite_sizes make_sizes(const std::string& name) {
         s.scalar_batches = {8};
         s.threads = {1, 2};
         s.calibration_quality = {{256, 1024, 2048}};
+        s.attention_contexts = {4096, 32768};
+        s.attention_prefill = {{2048, 256}};
     } else if (name == "full") {
         s.convert_n = {4 * KiB, 64 * KiB, 1024 * KiB};
         s.act_n = {4096, 14336};
@@ -65,6 +70,9 @@ suite_sizes make_sizes(const std::string& name) {
         s.threads = {1, 2};
         s.calibration_quality = {{1024, 1024, 2048}};
         s.calibration_timed = {{4096, 4096, 4096}};  // issue #16's target: <= 20 s on one core
+        s.attention_contexts = {4096, 32768, 131072};
+        s.attention_prefill = {{4096, 512}};
+        s.attention_all_formats = true;
     } else {
         throw std::invalid_argument("--lowbit_sizes must be tiny, quick or full, not '" + name + "'");
     }

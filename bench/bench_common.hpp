@@ -52,6 +52,11 @@ struct suite_sizes {
     /// activation rows), and the time of seqmse and gptq on q4_K at calibration_timed.
     std::vector<std::array<std::size_t, 3>> calibration_quality;
     std::vector<std::array<std::size_t, 3>> calibration_timed;
+    /// attention.hpp: decode at these context lengths; prefill of (context, query tokens); every KV format pair
+    /// or only f16, q8_0 and q4_0.
+    std::vector<std::size_t> attention_contexts;
+    std::vector<std::array<std::size_t, 2>> attention_prefill;
+    bool attention_all_formats = false;
 };
 
 /// `name` is tiny (a smoke test: every benchmark at a trivial size), quick (a subset, a few minutes) or full.
@@ -187,6 +192,18 @@ std::shared_ptr<const T> cached(const std::string& key, Make&& make) {
     return std::static_pointer_cast<const T>(slot.value);
 }
 
+/// Calls f(executor): the serial executor for one thread, otherwise a pool of `threads` workers.
+template <class F>
+void with_executor(std::size_t threads, F&& f) {
+    if (threads == 1) {
+        lowbit::serial_executor serial;
+        f(serial);
+    } else {
+        lowbit::thread_pool pool(threads);
+        f(pool);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Iterating over formats
 
@@ -212,6 +229,7 @@ void for_weight_formats(F&& f) {
 void register_kernel_benchmarks(const suite_sizes& sizes);
 void register_matmul_benchmarks(const suite_sizes& sizes);
 void register_limit_benchmarks(const suite_sizes& sizes);
+void register_attention_benchmarks(const suite_sizes& sizes);
 void register_eigen_benchmarks(const suite_sizes& sizes);
 void register_calibration_benchmarks(const suite_sizes& sizes);
 

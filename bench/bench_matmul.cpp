@@ -12,18 +12,6 @@ namespace lowbit_bench {
 
 namespace {
 
-/// Calls f(executor): the serial executor for one thread, otherwise a pool of `threads` workers.
-template <class F>
-void with_executor(std::size_t threads, F&& f) {
-    if (threads == 1) {
-        lowbit::serial_executor serial;
-        f(serial);
-    } else {
-        lowbit::thread_pool pool(threads);
-        f(pool);
-    }
-}
-
 /// The rows x cols weight matrix of Fmt, plain or packed, kept across the calls of one benchmark (and of its other
 /// thread counts). Holds the storage; view() is what gemv / gemm take, size() its bytes.
 template <class Fmt, bool Packed>

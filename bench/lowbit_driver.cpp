@@ -26,6 +26,7 @@ void register_benchmarks(const std::string& sizes) {
     const suite_sizes s = make_sizes(sizes);
     register_kernel_benchmarks(s);
     register_matmul_benchmarks(s);
+    register_attention_benchmarks(s);
     register_limit_benchmarks(s);
 }
 

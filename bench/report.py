@@ -48,8 +48,8 @@ MODES = {  # --lowbit_sizes, repetitions, --benchmark_min_time (seconds; Benchma
 class Result:
     """The median of one benchmark's repetitions."""
 
-    kind: str  # a kernel op, or read_bw, memcpy, int8_peak, eigen_gemv, eigen_gemm
-    fmt: str | None  # weight format of a kernel op
+    kind: str  # a kernel op, attention_decode, attention_prefill, or read_bw, memcpy, int8_peak, eigen_gemv, eigen_gemm
+    fmt: str | None  # weight format of a kernel op; "<k>-<v>" of attention
     backend: str  # the run's: the lowbit backend, or eigen_<level> for a baseline executable
     isa: str | None  # int8_peak's instruction set
     args: dict[str, int]
@@ -177,6 +177,8 @@ def load_json(path: Path, run: Run) -> None:
         threads = args.pop("threads", 1)
         kind = parts[0]
         fmt = parts[1] if kind in KERNEL_OPS else None
+        if kind == "attention":  # attention/decode/<k>-<v>/<backend>/...: kind attention_decode, fmt "<k>-<v>"
+            kind, fmt = f"attention_{parts[1]}", parts[2]
         isa = parts[1] if kind == "int8_peak" else None
         run.results.append(Result(kind, fmt, backend, isa, args, threads, rates, r.get("label", "")))
 
@@ -402,6 +404,46 @@ def limits_table(run: Run) -> str:
             what, value = shape_text(r), f"{gb(r.rates.get('FLOP'))} GFLOP/s"
         rows.append([r.kind, what, str(r.threads), r.backend, value, r.label])
     return "## Limits and baselines\n\n" + md_table(["benchmark", "size", "threads", "run", "value", "label"], rows)
+
+
+def attention_table(run: Run) -> str:
+    """Decode: GB/s of KV cache read, % of read_bw at the cache's size, speed against the f16 cache; prefill: the
+    multiply-adds (q.k and p.v) per second against the int8 peak."""
+    rows = []
+    decode = [r for r in run.results if r.kind == "attention_decode"]
+
+    def cache_bytes(r: Result) -> float:
+        return r.args.get("ctx", 0) * r.args.get("kv_heads", 0) * 2 * KV_ROW_BYTES.get(r.fmt, 0.0) * r.args.get("dim", 0) / 128
+
+    for r in sorted(decode, key=lambda r: (backend_rank(r.backend), r.args.get("ctx", 0), r.threads, r.fmt)):
+        bw = read_bw_for(run, cache_bytes(r), r.threads, r.backend) if cache_bytes(r) else None
+        f16 = next((e for e in decode if e.fmt == "f16-f16" and e.backend == r.backend and e.args == r.args
+                    and e.threads == r.threads), None)
+        tokens_per_s = r.rates["bytes_per_second"] / cache_bytes(r) if cache_bytes(r) else None
+        f16_tokens_per_s = f16.rates["bytes_per_second"] / cache_bytes(f16) if f16 and cache_bytes(f16) else None
+        rows.append([f"decode {r.fmt}", r.backend, str(r.args.get("ctx")), str(r.threads),
+                     gb(r.rates.get("bytes_per_second")),
+                     pct(r.rates.get("bytes_per_second"), bw.rates.get("bytes_per_second") if bw else None),
+                     ratio(tokens_per_s, f16_tokens_per_s), "–"])
+    for r in sorted((r for r in run.results if r.kind == "attention_prefill"),
+                    key=lambda r: (backend_rank(r.backend), r.threads, r.fmt)):
+        peak = int8_peak_for(run, r.backend, r.threads)
+        rows.append([f"prefill {r.fmt} ({r.args.get('queries')} queries)", r.backend, str(r.args.get("ctx")),
+                     str(r.threads), "–", "–", "–",
+                     f"{r.rates.get('FLOP', 0) / 1e9:.0f} GFLOP/s, "
+                     f"{pct(r.rates.get('FLOP'), peak.rates.get('OP') if peak else None)} of int8 peak"])
+    if not rows:
+        return ""
+    legend = ("Attention over a KV cache (attention.hpp): 32 query heads, 8 KV heads of 128 values. Decode reads the "
+              "whole cache once per token: GB/s of cache, % of read_bw at the cache's size and thread count, and speed "
+              "(tokens per second) against the f16 cache at the same context.")
+    return "## Attention\n\n" + legend + "\n\n" + md_table(
+        ["case", "backend", "context", "threads", "GB/s", "% read BW", "× f16", "prefill"], rows)
+
+
+# Bytes of one K or V row of 128 values, per "<k>-<v>" pair: (K row + V row) / 2.
+KV_ROW = {"f16": 256, "q8_0": 136, "q5_1": 96, "q5_0": 88, "q4_1": 80, "q4_0": 72, "iq4_nl": 72}
+KV_ROW_BYTES = {f"{k}-{v}": (KV_ROW[k] + KV_ROW[v]) / 2 for k in KV_ROW for v in KV_ROW}
 
 
 def memory_table(bpw: dict[str, float]) -> str:
@@ -652,7 +694,7 @@ def main() -> None:
     parts += [f"Skipped: {b}: {why}" for b, why in run.skipped.items()]
     if bpw:
         parts += [summary_table(run, bpw), format_tables(run, bpw), kernel_table(run, bpw)]
-    parts += [limits_table(run)]
+    parts += [t for t in (attention_table(run), limits_table(run)) if t]
     if bpw:
         parts.append(memory_table(bpw))
     report = "\n\n".join(parts) + "\n"

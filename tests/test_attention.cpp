@@ -127,7 +127,7 @@ TEST_CASE("kv_cache: bytes per token, appending, and bad input leaving the cache
     using cache_t = lowbit::kv_cache_view<lowbit::q8_0, lowbit::q4_0>;
     CHECK(cache_t::bytes_per_token(8, 128) == 8 * (136 + 72));
     CHECK(lowbit::kv_cache_view<lowbit::f16, lowbit::f16>::bytes_per_token(8, 128) == 8 * 512);
-    CHECK_THROWS_WITH(cache_t::k_bytes(2, 48, 4), Catch::Contains("head_dim 48 is not a non-zero multiple of the 32-value block"));
+    CHECK_THROWS_WITH(cache_t::k_bytes(2, 48, 4), Catch::Contains("head_dim 48 is not a non-zero multiple of 32 (the block of q8_0)"));
     CHECK_THROWS_WITH(cache_t::k_bytes(0, 64, 4), Catch::Contains("n_kv_heads is 0"));
     CHECK_THROWS_WITH(cache_t::k_bytes(2, 64, std::size_t(1) << 62), Catch::Contains("does not fit in memory"));
     CHECK_THROWS_WITH(cache_t(nullptr, nullptr, 2, 64, 4), Catch::Contains("null K or V buffer"));
@@ -193,8 +193,9 @@ TEMPLATE_LIST_TEST_CASE("attention: a prefill row is its decode, and any thread 
                         every_kv_format) {
     using K = typename TestType::k;
     using V = typename TestType::v;
-    const shape s{2, 2, 32, 2080};  // 20 queries cross the 16-query tile, the last ones a segment boundary
-    const std::size_t n_queries = 40;
+    // 20 queries: two 16-query tiles (64 rows: GEMM on panels packed on the fly), each seeing two 2048-token segments
+    const shape s{1, 4, 32, 2080};
+    const std::size_t n_queries = 20;
     const layer l(s, n_queries, false, 3);
     const auto cache = filled_cache<K, V>(l);
     for (std::size_t window : {std::size_t(0), std::size_t(70)}) {
@@ -257,4 +258,54 @@ TEMPLATE_LIST_TEST_CASE("attention on the backend is the scalar reference's with
     for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::fabs(double(out[i]) - ref[i]));
     INFO("score difference " << delta << ", output difference " << worst << ", bound " << bound);
     CHECK(worst <= bound);
+}
+
+TEST_CASE("attention's float kernels are the reference's bit for bit", "[attention][kernels]") {
+    // Every half, including subnormals, Inf and NaN payloads (signaling ones come out quiet).
+    std::vector<lowbit::half_bytes> halves(65536 + 3);
+    for (std::size_t i = 0; i < halves.size(); ++i) halves[i].set_bits(static_cast<std::uint16_t>(i * 40503u));
+    std::vector<float> y(halves.size()), ref(halves.size());
+    lowbit::arch::half_to_float(halves.data(), y.data(), halves.size(), backend{});
+    lowbit::arch::half_to_float(halves.data(), ref.data(), halves.size(), lowbit::scalar{});
+    for (std::size_t i = 0; i < halves.size(); ++i) {
+        INFO("half bits " << halves[i].bits());
+        REQUIRE(std::memcmp(&y[i], &ref[i], 4) == 0);
+        if (lowbit::is_finite_half(halves[i])) REQUIRE(y[i] == lowbit::fp16_to_fp32(halves[i].bits()));
+    }
+
+    const std::size_t dim = 48, rows = 7, tokens = 29, stride = 32;
+    std::vector<float> q(rows * dim), k(tokens * dim), v(tokens * dim);
+    fill(q.data(), q.size(), data_kind::heavy_tail, 5);
+    fill(k.data(), k.size(), data_kind::normal, 6);
+    fill(v.data(), v.size(), data_kind::heavy_tail, 7);
+    std::vector<float> s(rows * stride, 0.0f), s_ref(rows * stride, 0.0f);
+    lowbit::arch::float_scores(q.data(), rows, k.data(), tokens, dim, s.data(), stride, backend{});
+    lowbit::arch::float_scores(q.data(), rows, k.data(), tokens, dim, s_ref.data(), stride, lowbit::scalar{});
+    CHECK(std::memcmp(s.data(), s_ref.data(), s.size() * 4) == 0);
+
+    // Two chunk steps over rows with their own token ranges (some empty, some shared by runs of rows), the first
+    // on empty states, the second rescaling them; scores spread far enough that some exps are 0.
+    const std::size_t lo[rows] = {0, 0, 0, 3, 3, 5, 9}, hi[rows] = {29, 29, 29, 3, 20, 28, 10};
+    std::vector<float> m(rows, -std::numeric_limits<float>::infinity()), l(rows, 0.0f), o(rows * dim, 0.0f);
+    auto m_ref = m, l_ref = l, o_ref = o;
+    for (int step = 0; step < 2; ++step) {
+        for (float& x : s) x *= 9.0f;
+        s_ref = s;
+        const float scale = step == 0 ? 0.125f : 1.5f;
+        lowbit::arch::attention_chunk(s.data(), stride, rows, lo, hi, scale, v.data(), dim, m.data(), l.data(), o.data(),
+                                      backend{});
+        lowbit::arch::attention_chunk(s_ref.data(), stride, rows, lo, hi, scale, v.data(), dim, m_ref.data(), l_ref.data(),
+                                      o_ref.data(), lowbit::scalar{});
+        CHECK(std::memcmp(s.data(), s_ref.data(), s.size() * 4) == 0);
+        CHECK(std::memcmp(m.data(), m_ref.data(), m.size() * 4) == 0);
+        CHECK(std::memcmp(l.data(), l_ref.data(), l.size() * 4) == 0);
+        CHECK(std::memcmp(o.data(), o_ref.data(), o.size() * 4) == 0);
+        fill(s.data(), s.size(), data_kind::normal, 8 + step);
+    }
+    // The polynomial against std::exp.
+    for (float x = -90.0f; x <= 0.0f; x += 0.01f) {
+        const double e = lowbit::arch::ref::softmax_exp(x), want = std::exp(double(x));
+        if (x < -87.0f) REQUIRE(e == 0.0);
+        else REQUIRE(std::fabs(e - want) <= std::ldexp(want, -22));
+    }
 }

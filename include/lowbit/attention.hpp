@@ -10,16 +10,18 @@
 /// Arithmetic, fixed so that the result depends on neither the executor, its thread count, nor n_queries:
 ///   - scores s_t = scale * (q . k_t). Quantized keys: q is quantized to the key format's activation (q8_0 or
 ///     q8_1) and scored by the backend's GEMM kernels (matmul.hpp: exact integer sums; a GEMM row is its GEMV).
-///     f16 keys: float dot in 16 lanes, lanes added pairwise.
-///   - the tokens are cut at fixed positions into chunks of 64 and segments of 2048 (attention_chunk,
-///     attention_segment). Within a segment, flash-attention's running softmax over its chunks in order (running
-///     max m, sum l, output o; o += p_t * v_t with v_t the dequantized value row, in token order); the segments'
-///     (m, l, o) are then merged in order, and out = o / l. Segments are the tasks the executor runs (split-K),
-///     per KV head and tile of 16 query tokens.
+///     f16 keys: float dot products (arch float_scores).
+///   - the tokens are cut at fixed positions into chunks of 64 and segments of 2048 (attention_chunk_tokens,
+///     attention_segment_tokens). Within a segment, flash-attention's running softmax over its chunks in order
+///     (arch attention_chunk: running max m, sum l, output o += p_t * v_t with v_t the value row dequantized, in
+///     token order); the segments' (m, l, o) are then merged in order, and out = o / l. Segments are the tasks the
+///     executor runs (split-K), per KV head and tile of 16 query tokens.
 /// So prefill's row for query j is bit for bit the decode of a cache of length p_j + 1, and every thread count
-/// gives the same bits. Between backends only the quantized scores differ (by the dot tolerance of api.hpp, Δ at
-/// most per score), and the outputs then by at most (2η / (1 - η) + 2^-22 (T + 2)) max |v| with η = e^Δ - 1 and
-/// T the tokens seen (tests/test_attention.cpp). exp is a vectorizable polynomial (relative error < 2^-22).
+/// gives the same bits. The float steps (ref/attention.hpp) are bit-identical on every backend, so between
+/// backends only quantized keys' scores differ (by the dot tolerance of api.hpp: Δ at most per score after
+/// scaling), and the outputs then by at most (2η / (1 - η) + 2^-22 (T + 2)) max |v| with η = e^Δ - 1 and T the
+/// tokens seen (tests/test_attention.cpp). Values that are not finite in the cache (a view over memory written
+/// elsewhere) give unspecified outputs for the queries of their chunk.
 ///
 /// Checked (lowbit::error, nothing written): n_heads a non-zero multiple of n_kv_heads, n_queries <= length, null
 /// pointers, a non-finite query or scale.
@@ -44,53 +46,27 @@ struct attention_options {
 
 namespace detail {
 
-constexpr std::size_t attention_chunk = 64, attention_segment = 2048, attention_query_tile = 16;
+constexpr std::size_t attention_chunk_tokens = 64, attention_segment_tokens = 2048, attention_query_tile = 16;
 
-/// e^x for x <= 0 (softmax's arguments), relative error below 2^-22; 0 below -87. Branch-free so that loops of it
-/// vectorize: x = k ln2 + r (Cody-Waite, |r| <= ln2 / 2), e^r by its degree-6 Taylor polynomial, 2^k by the
-/// exponent bits.
-inline float softmax_exp(float x) noexcept {
-    const float xc = x < -87.0f ? -87.0f : x;
-    const float k = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest: 1.5 * 2^23 drops the fraction
-    const float r = (xc - k * 0.693145752f) - k * 1.42860677e-6f;
-    float p = 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const float two_k = bits_to_float(static_cast<std::uint32_t>(static_cast<std::int32_t>(k) + 127) << 23);
-    return x < -87.0f ? 0.0f : p * two_k;
-}
-
-/// Float dot product in 16 lanes added pairwise (a fixed order that vectorizes); n is a multiple of 32.
-inline float lane_dot(const float* a, const float* b, std::size_t n) noexcept {
-    float lanes[16] = {};
-    for (std::size_t i = 0; i < n; i += 16)
-        for (int j = 0; j < 16; ++j) lanes[j] += a[i + j] * b[i + j];
-    for (int width = 8; width >= 1; width /= 2)
-        for (int j = 0; j < width; ++j) lanes[j] += lanes[j + width];
-    return lanes[0];
-}
-
-/// One query row's running softmax over a segment: max m (-inf while empty), sum l, and o (head_dim floats).
-struct softmax_state {
-    float m, l;
+/// Running softmax states of query rows: max m (-inf while empty), sum l, output o (head_dim floats per row).
+struct softmax_states {
+    float* m;
+    float* l;
     float* o;
 };
 
-/// a = a merged with b (the later tokens), in the one order every path uses.
-inline void merge_into(softmax_state& a, const softmax_state& b, std::size_t dim) noexcept {
-    if (b.m == -std::numeric_limits<float>::infinity()) return;
-    if (a.m == -std::numeric_limits<float>::infinity()) {
-        a.m = b.m, a.l = b.l;
+/// Row a's state = row a merged with row b's (the later tokens), in the one order every path uses.
+inline void merge_into(softmax_states a, softmax_states b, std::size_t dim) noexcept {
+    constexpr float empty = -std::numeric_limits<float>::infinity();
+    if (*b.m == empty) return;
+    if (*a.m == empty) {
+        *a.m = *b.m, *a.l = *b.l;
         std::memcpy(a.o, b.o, dim * sizeof(float));
         return;
     }
-    const float m = std::max(a.m, b.m), fa = softmax_exp(a.m - m), fb = softmax_exp(b.m - m);
-    a.m = m;
-    a.l = rounded(a.l * fa) + rounded(b.l * fb);
+    const float m = std::max(*a.m, *b.m), fa = arch::ref::softmax_exp(*a.m - m), fb = arch::ref::softmax_exp(*b.m - m);
+    *a.m = m;
+    *a.l = rounded(*a.l * fa) + rounded(*b.l * fb);
     for (std::size_t d = 0; d < dim; ++d) a.o[d] = rounded(a.o[d] * fa) + rounded(b.o[d] * fb);
 }
 
@@ -100,97 +76,79 @@ template <class KFmt, class Backend>
 struct attention_queries {
     static constexpr bool quantized = !std::is_same<KFmt, f16>::value;
     using act = typename std::conditional_t<quantized, KFmt, q8_0>::activation;
-    std::size_t row_bytes;
+    std::size_t row_bytes, rows_per_head;
     std::vector<unsigned char> data;
 
     attention_queries(const float* q, std::size_t n_queries, std::size_t n_heads, std::size_t group, std::size_t dim)
         : row_bytes(quantized ? const_qmatrix_view<act>::row_bytes(dim) : dim * sizeof(float)),
-          data(n_queries * n_heads * row_bytes) {
+          rows_per_head(n_queries * group), data(n_queries * n_heads * row_bytes) {
         for (std::size_t j = 0; j < n_queries; ++j)
             for (std::size_t head = 0; head < n_heads; ++head) {
                 const float* x = q + (j * n_heads + head) * dim;
-                unsigned char* y = row(head / group, j * group + head % group, n_queries * group);
+                unsigned char* y = row(head / group, j * group + head % group);
                 if constexpr (quantized)
                     quantize_blocks(x, reinterpret_cast<typename act::block*>(y), dim / act::block_size, Backend{});
                 else
                     std::memcpy(y, x, dim * sizeof(float));
             }
     }
-    unsigned char* row(std::size_t kv_head, std::size_t r, std::size_t rows_per_head) noexcept {
+    unsigned char* row(std::size_t kv_head, std::size_t r) noexcept {
         return data.data() + (kv_head * rows_per_head + r) * row_bytes;
     }
 };
 
 /// The work of one task: KV head h, query tokens [j0, j1), the tokens of segment `segment`; for each of the
-/// (j1 - j0) * group query rows, the running softmax over the tokens it sees there, left in states[row].
+/// (j1 - j0) * group query rows, the running softmax over the tokens it sees there, left in `states`.
 template <class KFmt, class VFmt, class Backend>
 void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KFmt, Backend>& queries,
                     std::size_t n_queries, std::size_t group, std::size_t h, std::size_t j0, std::size_t j1,
-                    std::size_t segment, float scale, std::size_t window, softmax_state* states) {
-    constexpr float empty = -std::numeric_limits<float>::infinity();
+                    std::size_t segment, float scale, std::size_t window, softmax_states states) {
+    constexpr std::size_t chunk = attention_chunk_tokens;
     const std::size_t dim = cache.head_dim(), length = cache.length(), rows = (j1 - j0) * group;
     const std::size_t first_pos = length - n_queries;
-    // Tokens query j sees: [lo(j), pos(j) + 1).
+    // Tokens query j sees: [lo(j), hi(j)).
     auto lo = [&](std::size_t j) { const std::size_t p = first_pos + j; return window && p + 1 > window ? p + 1 - window : 0; };
     auto hi = [&](std::size_t j) { return first_pos + j + 1; };
-    for (std::size_t r = 0; r < rows; ++r) states[r].m = empty, states[r].l = 0.0f;
-    const std::size_t seg0 = segment * attention_segment, seg1 = std::min(length, seg0 + attention_segment);
+    std::fill(states.m, states.m + rows, -std::numeric_limits<float>::infinity());
+    const std::size_t seg0 = segment * attention_segment_tokens, seg1 = std::min(length, seg0 + attention_segment_tokens);
     const std::size_t t_begin = std::max(seg0, lo(j0)), t_end = std::min(seg1, hi(j1 - 1));
     if (t_begin >= t_end) return;
 
-    std::vector<float> scores(rows * attention_chunk), values(attention_chunk * dim), keys;
-    if constexpr (std::is_same<KFmt, f16>::value) keys.resize(attention_chunk * dim);
-    for (std::size_t c0 = t_begin / attention_chunk * attention_chunk; c0 < t_end; c0 += attention_chunk) {
-        const std::size_t t0 = std::max(c0, t_begin), t1 = std::min(c0 + attention_chunk, t_end);
-        // Scores of tokens [t0, t1) for every row: scores[r * chunk + (t - t0)].
-        const unsigned char* q_rows = queries.row(h, j0 * group, n_queries * group);
+    std::vector<float> scores(rows * chunk), values(chunk * dim), keys;
+    std::vector<std::size_t> row_lo(rows), row_hi(rows);
+    if constexpr (std::is_same<KFmt, f16>::value) keys.resize(chunk * dim);
+    const unsigned char* q_rows = queries.row(h, j0 * group);
+    for (std::size_t c0 = t_begin / chunk * chunk; c0 < t_end; c0 += chunk) {
+        // This chunk's tokens [t0, t1); row r sees [row_lo, row_hi) of them (relative to t0).
+        const std::size_t t0 = std::max(c0, t_begin), t1 = std::min(c0 + chunk, t_end);
+        std::size_t v0 = t1, v1 = t0;  // the tokens some row sees
+        for (std::size_t r = 0; r < rows; ++r) {
+            const std::size_t j = j0 + r / group, a = std::max(t0, lo(j)), b = std::min(t1, hi(j));
+            row_lo[r] = a < b ? a - t0 : 0, row_hi[r] = a < b ? b - t0 : 0;
+            if (a < b) v0 = std::min(v0, a), v1 = std::max(v1, b);
+        }
+        if (v0 >= v1) continue;
+        // Raw scores of tokens [t0, t1) for every row: scores[r * chunk + (t - t0)].
         if constexpr (std::is_same<KFmt, f16>::value) {
-            for (std::size_t t = t0; t < t1; ++t)
-                kv_rows<f16>::to_float(cache.k_row(h, t), dim, keys.data() + (t - t0) * dim, Backend{});
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t t = t0; t < t1; ++t)
-                    scores[r * attention_chunk + (t - t0)] =
-                        lane_dot(reinterpret_cast<const float*>(q_rows + r * queries.row_bytes), keys.data() + (t - t0) * dim, dim);
+            half_to_float(reinterpret_cast<const half_bytes*>(cache.k_row(h, t0)), keys.data(), (t1 - t0) * dim, Backend{});
+            float_scores(reinterpret_cast<const float*>(q_rows), rows, keys.data(), t1 - t0, dim, scores.data(), chunk,
+                         Backend{});
         } else {
             using act = typename KFmt::activation;
             const const_qmatrix_view<act> x(unchecked_t{}, q_rows, rows, dim, queries.row_bytes);
             serial_executor serial;
             run_matmul<const_qmatrix_view<KFmt>, serial_executor, Backend>(
-                cache.keys(h, t0, t1), x, arch::matmul_output{scores.data(), attention_chunk, nullptr, false}, serial);
+                cache.keys(h, t0, t1), x, arch::matmul_output{scores.data(), chunk, nullptr, false}, serial);
         }
-        // The value rows of the tokens some row sees in this chunk.
-        std::size_t v0 = t1, v1 = t0;
-        for (std::size_t j = j0; j < j1; ++j) v0 = std::min(v0, std::max(t0, lo(j))), v1 = std::max(v1, std::min(t1, hi(j)));
-        if (v0 >= v1) continue;
+        // The value rows the rows see, as floats; `values` holds token t0 + i at row i.
+        float* v = values.data() + (v0 - t0) * dim;
         if constexpr (std::is_same<VFmt, f16>::value)
-            kv_rows<f16>::to_float(cache.v_row(h, v0), (v1 - v0) * dim, values.data(), Backend{});
+            half_to_float(reinterpret_cast<const half_bytes*>(cache.v_row(h, v0)), v, (v1 - v0) * dim, Backend{});
         else
-            dequantize_blocks(reinterpret_cast<const typename VFmt::block*>(cache.v_row(h, v0)), values.data(),
+            dequantize_blocks(reinterpret_cast<const typename VFmt::block*>(cache.v_row(h, v0)), v,
                               (v1 - v0) * dim / VFmt::block_size, Backend{});
-        for (std::size_t r = 0; r < rows; ++r) {
-            const std::size_t j = j0 + r / group;
-            const std::size_t a = std::max(t0, lo(j)), b = std::min(t1, hi(j));
-            if (a >= b) continue;
-            float* s = scores.data() + r * attention_chunk - t0;  // s[t] for t in [a, b)
-            float m = -std::numeric_limits<float>::infinity();
-            for (std::size_t t = a; t < b; ++t) s[t] = s[t] * scale, m = std::max(m, s[t]);
-            softmax_state& st = states[r];
-            const float m_new = std::max(st.m, m);
-            if (st.m != empty) {  // rescale what the earlier chunks left
-                const float f = softmax_exp(st.m - m_new);
-                st.l = st.l * f;
-                for (std::size_t d = 0; d < dim; ++d) st.o[d] = st.o[d] * f;
-            } else {
-                std::fill(st.o, st.o + dim, 0.0f);
-            }
-            st.m = m_new;
-            for (std::size_t t = a; t < b; ++t) s[t] = softmax_exp(s[t] - m_new);
-            for (std::size_t t = a; t < b; ++t) {
-                st.l += s[t];
-                const float p = s[t], *v = values.data() + (t - v0) * dim;
-                for (std::size_t d = 0; d < dim; ++d) st.o[d] += p * v[d];
-            }
-        }
+        attention_chunk(scores.data(), chunk, rows, row_lo.data(), row_hi.data(), scale, values.data(), dim, states.m,
+                        states.l, states.o, Backend{});
     }
 }
 
@@ -221,26 +179,28 @@ void attention(const kv_cache_view<KFmt, VFmt>& cache, const float* q, std::size
     // Tasks: (KV head, query tile, segment); each leaves a state per query row and segment.
     const std::size_t length = cache.length(), tile = detail::attention_query_tile;
     const std::size_t n_tiles = (n_queries + tile - 1) / tile;
-    const std::size_t n_segments = (length + detail::attention_segment - 1) / detail::attention_segment;
+    const std::size_t n_segments = (length + detail::attention_segment_tokens - 1) / detail::attention_segment_tokens;
     const std::size_t rows = n_queries * n_heads;  // all query rows, ordered (KV head, query, group member)
-    std::vector<float> outputs(n_segments * rows * dim);
-    std::vector<detail::softmax_state> states(n_segments * rows);
-    for (std::size_t i = 0; i < states.size(); ++i) states[i] = {0.0f, 0.0f, outputs.data() + i * dim};
+    std::vector<float> m(n_segments * rows), l(n_segments * rows), o(n_segments * rows * dim);
+    auto states = [&](std::size_t segment, std::size_t row) {
+        const std::size_t i = segment * rows + row;
+        return detail::softmax_states{m.data() + i, l.data() + i, o.data() + i * dim};
+    };
     exec(n_kv * n_tiles * n_segments, [&](std::size_t task) {
         const std::size_t segment = task % n_segments, t = task / n_segments, h = t / n_tiles, j0 = t % n_tiles * tile;
         const std::size_t j1 = std::min(n_queries, j0 + tile);
         detail::attend_segment(cache, queries, n_queries, group, h, j0, j1, segment, scale, options.window,
-                               states.data() + segment * rows + (h * n_queries + j0) * group);
+                               states(segment, (h * n_queries + j0) * group));
     });
     // Merge each row's segments in order; out = o / l.
     for (std::size_t h = 0; h < n_kv; ++h)
         for (std::size_t j = 0; j < n_queries; ++j)
             for (std::size_t g = 0; g < group; ++g) {
                 const std::size_t r = (h * n_queries + j) * group + g;
-                detail::softmax_state total = states[r];
-                for (std::size_t s = 1; s < n_segments; ++s) detail::merge_into(total, states[s * rows + r], dim);
+                const detail::softmax_states total = states(0, r);
+                for (std::size_t s = 1; s < n_segments; ++s) detail::merge_into(total, states(s, r), dim);
                 float* y = out + (j * n_heads + h * group + g) * dim;
-                for (std::size_t d = 0; d < dim; ++d) y[d] = total.o[d] / total.l;
+                for (std::size_t d = 0; d < dim; ++d) y[d] = total.o[d] / *total.l;
             }
 }
 

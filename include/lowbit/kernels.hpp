@@ -5,6 +5,7 @@
 /// backend is compiled). Kernels are overloads on the backend tags of core/backends.hpp.
 #include "core/dispatch.hpp"
 #include "core/matmul.hpp"
+#include "ref/attention.hpp"
 #include "ref/kquant.hpp"
 #include "ref/lattice.hpp"
 #include "ref/linear32.hpp"

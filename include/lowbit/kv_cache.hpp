@@ -25,6 +25,7 @@
 #include "half.hpp"
 #include "kernels.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <limits>
@@ -46,19 +47,6 @@ using kv_formats = type_list<f16, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl>;
 
 namespace detail {
 
-/// half bits -> float for finite halves (exact); Inf and NaN read as Inf and NaN. Branch-free, so a loop of it
-/// vectorizes: the 15 magnitude bits shifted into a float's place are the value times 2^-112, exactly.
-inline float finite_half_to_float(std::uint16_t h) noexcept {
-    const std::uint32_t magnitude = static_cast<std::uint32_t>(h & 0x7FFFu) << 13;
-    float f = bits_to_float(magnitude) * 0x1p112f;
-    const std::uint32_t special = (h & 0x7C00u) == 0x7C00u ? 0x7F800000u : 0u;
-    return bits_to_float((float_to_bits(f) | special) | (static_cast<std::uint32_t>(h & 0x8000u) << 16));
-}
-
-inline void half_row_to_float(const half_bytes* x, float* y, std::size_t n) noexcept {
-    for (std::size_t i = 0; i < n; ++i) y[i] = finite_half_to_float(x[i].bits());
-}
-
 /// Rows of KV storage format Fmt: bytes per row and the float row of a stored one.
 template <class Fmt>
 struct kv_rows {
@@ -67,7 +55,7 @@ struct kv_rows {
     template <class Backend>
     static void to_float(const unsigned char* row, std::size_t n, float* y, Backend) {
         if constexpr (std::is_same<Fmt, f16>::value)
-            half_row_to_float(reinterpret_cast<const half_bytes*>(row), y, n);
+            half_to_float(reinterpret_cast<const half_bytes*>(row), y, n, Backend{});
         else
             dequantize_blocks(reinterpret_cast<const typename Fmt::block*>(row), y, n / Fmt::block_size, Backend{});
     }
@@ -206,11 +194,14 @@ public:
 
 private:
     static void check_shape(std::size_t n_kv_heads, std::size_t head_dim) {
-        constexpr std::size_t block = KFmt::block_size > VFmt::block_size ? KFmt::block_size : VFmt::block_size;
+        // The attention kernels take 16 values at a time.
+        constexpr std::size_t block = std::max({KFmt::block_size, VFmt::block_size, std::size_t(16)});
         if (n_kv_heads == 0) raise("kv_cache: n_kv_heads is 0");
         if (head_dim == 0 || head_dim % block != 0)
-            raise(std::string("kv_cache: head_dim ") + detail::to_string(head_dim) + " is not a non-zero multiple of the " +
-                  detail::to_string(block) + "-value block of " + (KFmt::block_size >= VFmt::block_size ? KFmt::name() : VFmt::name()));
+            raise(std::string("kv_cache: head_dim ") + detail::to_string(head_dim) + " is not a non-zero multiple of " +
+                  detail::to_string(block) + (block == 16 ? " (the attention kernels' step)"
+                                                           : std::string(" (the block of ") +
+                                                                 (KFmt::block_size >= VFmt::block_size ? KFmt::name() : VFmt::name()) + ")"));
     }
 
     unsigned char* m_k;

@@ -78,8 +78,17 @@ namespace lowbit::abi {
 
 const kernel_table& LOWBIT_CONCAT(kernels_, LOWBIT_DISPATCH_BACKEND, )() {
     using detail::table_backend;
-    static const kernel_table table{version, table_backend::name(), table_backend::emulated,
-                                    detail::size_of(all_formats{}), detail::kernels_of_all(all_formats{})};
+    using B = table_backend;
+    static const attention_kernels attention{
+        [](const void* x, float* y, std::size_t n) { arch::half_to_float(static_cast<const half_bytes*>(x), y, n, B{}); },
+        [](const float* q, std::size_t rows, const float* k, std::size_t tokens, std::size_t dim, float* s,
+           std::size_t s_stride) { arch::float_scores(q, rows, k, tokens, dim, s, s_stride, B{}); },
+        [](float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo, const std::size_t* hi, float scale,
+           const float* v, std::size_t dim, float* m, float* l, float* o) {
+            arch::attention_chunk(s, s_stride, rows, lo, hi, scale, v, dim, m, l, o, B{});
+        }};
+    static const kernel_table table{version, B::name(), B::emulated, detail::size_of(all_formats{}),
+                                    detail::kernels_of_all(all_formats{}), attention};
     return table;
 }
 

@@ -65,6 +65,21 @@ float dot_blocks(const Block* w, const typename Block::format::activation::block
     return detail::dispatched_kernels<typename Block::format>().dot(w, a, nblocks);
 }
 
+inline void half_to_float(const half_bytes* x, float* y, std::size_t n, const dispatched&) {
+    detail::dispatched_table().attention.half_to_float(x, y, n);
+}
+
+inline void float_scores(const float* q, std::size_t rows, const float* k, std::size_t tokens, std::size_t dim,
+                         float* s, std::size_t s_stride, const dispatched&) {
+    detail::dispatched_table().attention.float_scores(q, rows, k, tokens, dim, s, s_stride);
+}
+
+inline void attention_chunk(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
+                            const std::size_t* hi, float scale, const float* v, std::size_t dim, float* m, float* l,
+                            float* o, const dispatched&) {
+    detail::dispatched_table().attention.attention_chunk(s, s_stride, rows, lo, hi, scale, v, dim, m, l, o);
+}
+
 }  // namespace arch
 
 /// The backend the running CPU uses ("avx512_vnni", "avx2", "neon_dotprod", ...): the best one lowbit::dispatch

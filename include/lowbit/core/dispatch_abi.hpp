@@ -10,7 +10,7 @@
 namespace lowbit::abi {
 
 /// Bumped whenever a struct below changes: the selector refuses a kernel table of another version.
-constexpr unsigned version = 1;
+constexpr unsigned version = 2;
 
 /// Rows of blocks (plain weights, or quantized activations): row r at data + r * row_bytes.
 struct qmatrix {
@@ -51,13 +51,24 @@ struct format_kernels {
     bool gemm_matches_dot;  // each gemm output is bit for bit what dot gives (see matmul.hpp)
 };
 
-/// A backend's kernels for every format of lowbit::all_formats, in that order.
+/// The float steps of attention.hpp (ref/attention.hpp), which no format owns.
+struct attention_kernels {
+    void (*half_to_float)(const void* x, float* y, std::size_t n);
+    void (*float_scores)(const float* q, std::size_t rows, const float* k, std::size_t tokens, std::size_t dim, float* s,
+                         std::size_t s_stride);
+    void (*attention_chunk)(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
+                            const std::size_t* hi, float scale, const float* v, std::size_t dim, float* m, float* l,
+                            float* o);
+};
+
+/// A backend's kernels for every format of lowbit::all_formats, in that order, and its attention kernels.
 struct kernel_table {
     unsigned version;
     const char* backend;  // the tag's name(): "avx2", ...
     bool emulated;
     std::size_t format_count;
     const format_kernels* formats;
+    attention_kernels attention;
 };
 
 /// The table of the backend chosen for this process (see lowbit/dispatch.hpp); throws lowbit::error when

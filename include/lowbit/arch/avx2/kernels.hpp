@@ -3,6 +3,7 @@
 /// The AVX2 backend (x86-64 with AVX2, FMA and F16C): quantize, dequantize and dot of every format, and GEMM.
 #include "../../config.hpp"
 #if LOWBIT_HAVE_AVX2
+#include "attention.hpp"
 #include "gemm.hpp"
 #include "kquant.hpp"
 #include "lattice.hpp"

@@ -4,6 +4,7 @@
 /// through the generic row loop of core/matmul.hpp, and packed K weights through arch/kpacked.hpp (dotprod).
 #include "../../config.hpp"
 #if LOWBIT_HAVE_NEON
+#include "attention.hpp"
 #include "gemm.hpp"
 #include "kquant.hpp"
 #include "lattice.hpp"

@@ -1,0 +1,133 @@
+#pragma once
+/// \file arch/avx2/attention.hpp
+/// AVX2 kernels of attention.hpp's float steps (ref/attention.hpp), bit for bit the reference's: 8 lanes run the
+/// reference's fmas for 8 values at once. The AVX-512 and AVX-VNNI backends inherit them (on Zen 4 a ymm FMA has the
+/// throughput of a zmm one).
+#include "../../ref/attention.hpp"
+
+#include <immintrin.h>
+
+LOWBIT_NAMESPACE_BEGIN namespace arch {
+namespace x86_impl {
+
+/// ref::softmax_exp on 8 lanes.
+LOWBIT_INLINE __m256 softmax_exp8(__m256 x) noexcept {
+    const __m256 magic = _mm256_set1_ps(12582912.0f), floor = _mm256_set1_ps(-87.0f);
+    const __m256 xc = _mm256_max_ps(x, floor);  // (x > floor) ? x : floor, NaN included, as the reference
+    const __m256 k = _mm256_sub_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504f), magic), magic);
+    const __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-1.42860677e-6f),
+                                     _mm256_fmadd_ps(k, _mm256_set1_ps(-0.693145752f), xc));
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(k), _mm256_set1_epi32(127)), 23);
+    const __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, floor, _CMP_LT_OQ), e);  // 0 where x < -87
+}
+
+/// o[r][d0 .. d0 + 16) = fma(p_t, v_t, o) over tokens [a, b) for R rows that see the same tokens.
+template <int R>
+LOWBIT_INLINE void accumulate_rows(const float* const* p, const float* v, std::size_t dim, std::size_t a,
+                                   std::size_t b, float* const* o, std::size_t d0) noexcept {
+    using detail::unroll;
+    __m256 acc[R][2];
+    unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
+        acc[r][0] = _mm256_loadu_ps(o[r] + d0), acc[r][1] = _mm256_loadu_ps(o[r] + d0 + 8);
+    });
+    for (std::size_t t = a; t < b; ++t) {
+        const __m256 v0 = _mm256_loadu_ps(v + t * dim + d0), v1 = _mm256_loadu_ps(v + t * dim + d0 + 8);
+        unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
+            const __m256 pr = _mm256_broadcast_ss(p[r] + t);
+            acc[r][0] = _mm256_fmadd_ps(pr, v0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(pr, v1, acc[r][1]);
+        });
+    }
+    unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
+        _mm256_storeu_ps(o[r] + d0, acc[r][0]), _mm256_storeu_ps(o[r] + d0 + 8, acc[r][1]);
+    });
+}
+
+}  // namespace x86_impl
+
+inline void half_to_float(const half_bytes* x, float* y, std::size_t n, const avx2&) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+    half_to_float(x + i, y + i, n - i, scalar{});
+}
+
+inline void float_scores(const float* q, std::size_t rows, const float* k, std::size_t tokens, std::size_t dim,
+                         float* s, std::size_t s_stride, const avx2&) noexcept {
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t t = 0; t < tokens; ++t) {
+            const float* qr = q + r * dim;
+            const float* kt = k + t * dim;
+            __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();  // lanes 0-7 and 8-15
+            for (std::size_t i = 0; i < dim; i += 16) {
+                lo = _mm256_fmadd_ps(_mm256_loadu_ps(qr + i), _mm256_loadu_ps(kt + i), lo);
+                hi = _mm256_fmadd_ps(_mm256_loadu_ps(qr + i + 8), _mm256_loadu_ps(kt + i + 8), hi);
+            }
+            const __m256 s8 = _mm256_add_ps(lo, hi);                                           // lanes j + j+8
+            const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));  // j + j+4
+            const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));                             // j + j+2
+            s[r * s_stride + t] = _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));            // 0 + 1
+        }
+}
+
+inline void attention_chunk(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
+                            const std::size_t* hi, float scale, const float* v, std::size_t dim, float* m, float* l,
+                            float* o, const avx2&) noexcept {
+    constexpr float empty = -std::numeric_limits<float>::infinity();
+    for (std::size_t r = 0; r < rows; ++r) {
+        if (lo[r] >= hi[r]) continue;
+        float* sr = s + r * s_stride;
+        float* orow = o + r * dim;
+        float mc = empty;
+        for (std::size_t t = lo[r]; t < hi[r]; ++t) sr[t] = sr[t] * scale, mc = std::max(mc, sr[t]);
+        const float m_new = std::max(m[r], mc);
+        if (m[r] == empty) {
+            l[r] = 0.0f;
+            std::fill(orow, orow + dim, 0.0f);
+        } else {
+            const float f = ref::softmax_exp(m[r] - m_new);
+            l[r] = l[r] * f;
+            const __m256 f8 = _mm256_set1_ps(f);
+            for (std::size_t d = 0; d < dim; d += 8) _mm256_storeu_ps(orow + d, _mm256_mul_ps(_mm256_loadu_ps(orow + d), f8));
+        }
+        m[r] = m_new;
+        const __m256 m8 = _mm256_set1_ps(m_new);
+        std::size_t t = lo[r];
+        for (; t + 8 <= hi[r]; t += 8)
+            _mm256_storeu_ps(sr + t, x86_impl::softmax_exp8(_mm256_sub_ps(_mm256_loadu_ps(sr + t), m8)));
+        for (; t < hi[r]; ++t) sr[t] = ref::softmax_exp(sr[t] - m_new);
+        float sum = l[r];
+        for (t = lo[r]; t < hi[r]; ++t) sum = sum + sr[t];
+        l[r] = sum;
+    }
+    // o += p v, up to 4 rows at a time that see the same tokens (a query token's heads of one KV head).
+    for (std::size_t r = 0; r < rows;) {
+        std::size_t n = 1;
+        while (n < 4 && r + n < rows && lo[r + n] == lo[r] && hi[r + n] == hi[r]) ++n;
+        if (lo[r] < hi[r]) {
+            const float* p[4];
+            float* out[4];
+            for (std::size_t i = 0; i < n; ++i) p[i] = s + (r + i) * s_stride, out[i] = o + (r + i) * dim;
+            for (std::size_t d0 = 0; d0 < dim; d0 += 16) {
+                switch (n) {
+                    case 4: x86_impl::accumulate_rows<4>(p, v, dim, lo[r], hi[r], out, d0); break;
+                    case 3: x86_impl::accumulate_rows<3>(p, v, dim, lo[r], hi[r], out, d0); break;
+                    case 2: x86_impl::accumulate_rows<2>(p, v, dim, lo[r], hi[r], out, d0); break;
+                    default: x86_impl::accumulate_rows<1>(p, v, dim, lo[r], hi[r], out, d0); break;
+                }
+            }
+        }
+        r += n;
+    }
+}
+
+}  // namespace arch
+LOWBIT_NAMESPACE_END
