@@ -70,13 +70,14 @@ void register_pair(const suite_sizes& s) {
             add(bench_name("attention/decode" + tail, args),
                 [ctx, t](benchmark::State& st) { bench_attention<K, V>(st, ctx, 1, t); }, t);
         }
-    for (const auto& [ctx, queries] : s.attention_prefill)
+    for (const auto& prefill : s.attention_prefill)
         for (const std::size_t t : s.threads) {
+            const std::size_t ctx = prefill[0], queries = prefill[1];
             auto args = model;
             args.insert(args.begin(), {{"ctx", ctx}, {"queries", queries}});
             args.push_back({"threads", t});
             add(bench_name("attention/prefill" + tail, args),
-                [ctx, queries = queries, t](benchmark::State& st) { bench_attention<K, V>(st, ctx, queries, t); }, t);
+                [ctx, queries, t](benchmark::State& st) { bench_attention<K, V>(st, ctx, queries, t); }, t);
         }
 }
 
