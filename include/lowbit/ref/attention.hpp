@@ -48,6 +48,57 @@ inline float half_bits_to_float(std::uint16_t h) noexcept {
     return bits_to_float(float_to_bits(magnitude) | special | (static_cast<std::uint32_t>(h & 0x8000u) << 16));
 }
 
+/// attention_chunk's steps in the reference's order, written once for the SIMD backends, which provide Ops:
+///   Ops::rescale(o, dim, f)                              o_d = o_d * f
+///   Ops::exps(s, a, b, m)                                s_t = softmax_exp(s_t - m) for t in [a, b)
+///   Ops::template accumulate<R>(p, v, dim, a, b, o, d0)  o[r][d0 .. d0 + 16) = fma(p[r][t], v_t, o[r]) over t in
+///                                                        [a, b), in order, for R (1 to 4) rows seeing those tokens
+template <class Ops>
+void attention_chunk_by(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo, const std::size_t* hi,
+                        float scale, const float* v, std::size_t dim, float* m, float* l, float* o) noexcept {
+    constexpr float empty = -std::numeric_limits<float>::infinity();
+    for (std::size_t r = 0; r < rows; ++r) {
+        if (lo[r] >= hi[r]) continue;
+        float* sr = s + r * s_stride;
+        float mc = empty;
+        for (std::size_t t = lo[r]; t < hi[r]; ++t) sr[t] = sr[t] * scale, mc = std::max(mc, sr[t]);
+        const float m_new = std::max(m[r], mc);
+        if (m[r] == empty) {
+            l[r] = 0.0f;
+            std::fill(o + r * dim, o + (r + 1) * dim, 0.0f);
+        } else {
+            const float f = softmax_exp(m[r] - m_new);
+            l[r] = l[r] * f;
+            Ops::rescale(o + r * dim, dim, f);
+        }
+        m[r] = m_new;
+        Ops::exps(sr, lo[r], hi[r], m_new);
+        float sum = l[r];
+        for (std::size_t t = lo[r]; t < hi[r]; ++t) sum = sum + sr[t];
+        l[r] = sum;
+    }
+    // o += p v, up to 4 rows at a time that see the same tokens (a query token's heads of one KV head): each value
+    // row is loaded once for them.
+    for (std::size_t r = 0; r < rows;) {
+        std::size_t n = 1;
+        while (n < 4 && r + n < rows && lo[r + n] == lo[r] && hi[r + n] == hi[r]) ++n;
+        if (lo[r] < hi[r]) {
+            const float* p[4];
+            float* out[4];
+            for (std::size_t i = 0; i < n; ++i) p[i] = s + (r + i) * s_stride, out[i] = o + (r + i) * dim;
+            for (std::size_t d0 = 0; d0 < dim; d0 += 16) {
+                switch (n) {
+                    case 4: Ops::template accumulate<4>(p, v, dim, lo[r], hi[r], out, d0); break;
+                    case 3: Ops::template accumulate<3>(p, v, dim, lo[r], hi[r], out, d0); break;
+                    case 2: Ops::template accumulate<2>(p, v, dim, lo[r], hi[r], out, d0); break;
+                    default: Ops::template accumulate<1>(p, v, dim, lo[r], hi[r], out, d0); break;
+                }
+            }
+        }
+        r += n;
+    }
+}
+
 }  // namespace ref
 
 inline void half_to_float(const half_bytes* x, float* y, std::size_t n, const scalar&) noexcept {

@@ -29,27 +29,39 @@ LOWBIT_INLINE __m256 softmax_exp8(__m256 x) noexcept {
     return _mm256_andnot_ps(_mm256_cmp_ps(x, floor, _CMP_LT_OQ), e);  // 0 where x < -87
 }
 
-/// o[r][d0 .. d0 + 16) = fma(p_t, v_t, o) over tokens [a, b) for R rows that see the same tokens.
-template <int R>
-LOWBIT_INLINE void accumulate_rows(const float* const* p, const float* v, std::size_t dim, std::size_t a,
-                                   std::size_t b, float* const* o, std::size_t d0) noexcept {
-    using detail::unroll;
-    __m256 acc[R][2];
-    unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
-        acc[r][0] = _mm256_loadu_ps(o[r] + d0), acc[r][1] = _mm256_loadu_ps(o[r] + d0 + 8);
-    });
-    for (std::size_t t = a; t < b; ++t) {
-        const __m256 v0 = _mm256_loadu_ps(v + t * dim + d0), v1 = _mm256_loadu_ps(v + t * dim + d0 + 8);
+/// ref::attention_chunk_by's operations on 8 lanes.
+struct attention_ops {
+    static void rescale(float* o, std::size_t dim, float f) noexcept {
+        const __m256 f8 = _mm256_set1_ps(f);
+        for (std::size_t d = 0; d < dim; d += 8) _mm256_storeu_ps(o + d, _mm256_mul_ps(_mm256_loadu_ps(o + d), f8));
+    }
+    static void exps(float* s, std::size_t a, std::size_t b, float m) noexcept {
+        const __m256 m8 = _mm256_set1_ps(m);
+        std::size_t t = a;
+        for (; t + 8 <= b; t += 8) _mm256_storeu_ps(s + t, softmax_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + t), m8)));
+        for (; t < b; ++t) s[t] = ref::softmax_exp(s[t] - m);
+    }
+    template <int R>
+    static LOWBIT_INLINE void accumulate(const float* const* p, const float* v, std::size_t dim, std::size_t a,
+                                         std::size_t b, float* const* o, std::size_t d0) noexcept {
+        using detail::unroll;
+        __m256 acc[R][2];
         unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
-            const __m256 pr = _mm256_broadcast_ss(p[r] + t);
-            acc[r][0] = _mm256_fmadd_ps(pr, v0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(pr, v1, acc[r][1]);
+            acc[r][0] = _mm256_loadu_ps(o[r] + d0), acc[r][1] = _mm256_loadu_ps(o[r] + d0 + 8);
+        });
+        for (std::size_t t = a; t < b; ++t) {
+            const __m256 v0 = _mm256_loadu_ps(v + t * dim + d0), v1 = _mm256_loadu_ps(v + t * dim + d0 + 8);
+            unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
+                const __m256 pr = _mm256_broadcast_ss(p[r] + t);
+                acc[r][0] = _mm256_fmadd_ps(pr, v0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(pr, v1, acc[r][1]);
+            });
+        }
+        unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
+            _mm256_storeu_ps(o[r] + d0, acc[r][0]), _mm256_storeu_ps(o[r] + d0 + 8, acc[r][1]);
         });
     }
-    unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
-        _mm256_storeu_ps(o[r] + d0, acc[r][0]), _mm256_storeu_ps(o[r] + d0 + 8, acc[r][1]);
-    });
-}
+};
 
 }  // namespace x86_impl
 
@@ -81,52 +93,7 @@ inline void float_scores(const float* q, std::size_t rows, const float* k, std::
 inline void attention_chunk(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
                             const std::size_t* hi, float scale, const float* v, std::size_t dim, float* m, float* l,
                             float* o, const avx2&) noexcept {
-    constexpr float empty = -std::numeric_limits<float>::infinity();
-    for (std::size_t r = 0; r < rows; ++r) {
-        if (lo[r] >= hi[r]) continue;
-        float* sr = s + r * s_stride;
-        float* orow = o + r * dim;
-        float mc = empty;
-        for (std::size_t t = lo[r]; t < hi[r]; ++t) sr[t] = sr[t] * scale, mc = std::max(mc, sr[t]);
-        const float m_new = std::max(m[r], mc);
-        if (m[r] == empty) {
-            l[r] = 0.0f;
-            std::fill(orow, orow + dim, 0.0f);
-        } else {
-            const float f = ref::softmax_exp(m[r] - m_new);
-            l[r] = l[r] * f;
-            const __m256 f8 = _mm256_set1_ps(f);
-            for (std::size_t d = 0; d < dim; d += 8) _mm256_storeu_ps(orow + d, _mm256_mul_ps(_mm256_loadu_ps(orow + d), f8));
-        }
-        m[r] = m_new;
-        const __m256 m8 = _mm256_set1_ps(m_new);
-        std::size_t t = lo[r];
-        for (; t + 8 <= hi[r]; t += 8)
-            _mm256_storeu_ps(sr + t, x86_impl::softmax_exp8(_mm256_sub_ps(_mm256_loadu_ps(sr + t), m8)));
-        for (; t < hi[r]; ++t) sr[t] = ref::softmax_exp(sr[t] - m_new);
-        float sum = l[r];
-        for (t = lo[r]; t < hi[r]; ++t) sum = sum + sr[t];
-        l[r] = sum;
-    }
-    // o += p v, up to 4 rows at a time that see the same tokens (a query token's heads of one KV head).
-    for (std::size_t r = 0; r < rows;) {
-        std::size_t n = 1;
-        while (n < 4 && r + n < rows && lo[r + n] == lo[r] && hi[r + n] == hi[r]) ++n;
-        if (lo[r] < hi[r]) {
-            const float* p[4];
-            float* out[4];
-            for (std::size_t i = 0; i < n; ++i) p[i] = s + (r + i) * s_stride, out[i] = o + (r + i) * dim;
-            for (std::size_t d0 = 0; d0 < dim; d0 += 16) {
-                switch (n) {
-                    case 4: x86_impl::accumulate_rows<4>(p, v, dim, lo[r], hi[r], out, d0); break;
-                    case 3: x86_impl::accumulate_rows<3>(p, v, dim, lo[r], hi[r], out, d0); break;
-                    case 2: x86_impl::accumulate_rows<2>(p, v, dim, lo[r], hi[r], out, d0); break;
-                    default: x86_impl::accumulate_rows<1>(p, v, dim, lo[r], hi[r], out, d0); break;
-                }
-            }
-        }
-        r += n;
-    }
+    ref::attention_chunk_by<x86_impl::attention_ops>(s, s_stride, rows, lo, hi, scale, v, dim, m, l, o);
 }
 
 }  // namespace arch

@@ -29,27 +29,38 @@ LOWBIT_INLINE float32x4_t softmax_exp4(float32x4_t x) noexcept {
     return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(e), vcltq_f32(x, floor)));
 }
 
-/// o[r][d0 .. d0 + 16) = fma(p_t, v_t, o) over tokens [a, b) for R rows that see the same tokens.
-template <int R>
-LOWBIT_INLINE void accumulate_rows(const float* const* p, const float* v, std::size_t dim, std::size_t a,
-                                   std::size_t b, float* const* o, std::size_t d0) noexcept {
-    using detail::unroll;
-    float32x4_t acc[R][4];
-    unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
-        unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { acc[r][i] = vld1q_f32(o[r] + d0 + 4 * i); });
-    });
-    for (std::size_t t = a; t < b; ++t) {
-        float32x4_t vt[4];
-        unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { vt[i] = vld1q_f32(v + t * dim + d0 + 4 * i); });
+/// ref::attention_chunk_by's operations on 4 lanes.
+struct attention_ops {
+    static void rescale(float* o, std::size_t dim, float f) noexcept {
+        for (std::size_t d = 0; d < dim; d += 4) vst1q_f32(o + d, vmulq_n_f32(vld1q_f32(o + d), f));
+    }
+    static void exps(float* s, std::size_t a, std::size_t b, float m) noexcept {
+        const float32x4_t m4 = vdupq_n_f32(m);
+        std::size_t t = a;
+        for (; t + 4 <= b; t += 4) vst1q_f32(s + t, softmax_exp4(vsubq_f32(vld1q_f32(s + t), m4)));
+        for (; t < b; ++t) s[t] = ref::softmax_exp(s[t] - m);
+    }
+    template <int R>
+    static LOWBIT_INLINE void accumulate(const float* const* p, const float* v, std::size_t dim, std::size_t a,
+                                         std::size_t b, float* const* o, std::size_t d0) noexcept {
+        using detail::unroll;
+        float32x4_t acc[R][4];
         unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
-            const float32x4_t pr = vdupq_n_f32(p[r][t]);
-            unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { acc[r][i] = vfmaq_f32(acc[r][i], pr, vt[i]); });
+            unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { acc[r][i] = vld1q_f32(o[r] + d0 + 4 * i); });
+        });
+        for (std::size_t t = a; t < b; ++t) {
+            float32x4_t vt[4];
+            unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { vt[i] = vld1q_f32(v + t * dim + d0 + 4 * i); });
+            unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
+                const float32x4_t pr = vdupq_n_f32(p[r][t]);
+                unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { acc[r][i] = vfmaq_f32(acc[r][i], pr, vt[i]); });
+            });
+        }
+        unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
+            unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { vst1q_f32(o[r] + d0 + 4 * i, acc[r][i]); });
         });
     }
-    unroll<R>([&](auto r) LOWBIT_INLINE_LAMBDA {
-        unroll<4>([&](auto i) LOWBIT_INLINE_LAMBDA { vst1q_f32(o[r] + d0 + 4 * i, acc[r][i]); });
-    });
-}
+};
 
 }  // namespace neon_impl
 
@@ -79,49 +90,7 @@ inline void float_scores(const float* q, std::size_t rows, const float* k, std::
 inline void attention_chunk(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
                             const std::size_t* hi, float scale, const float* v, std::size_t dim, float* m, float* l,
                             float* o, const neon&) noexcept {
-    constexpr float empty = -std::numeric_limits<float>::infinity();
-    for (std::size_t r = 0; r < rows; ++r) {
-        if (lo[r] >= hi[r]) continue;
-        float* sr = s + r * s_stride;
-        float* orow = o + r * dim;
-        float mc = empty;
-        for (std::size_t t = lo[r]; t < hi[r]; ++t) sr[t] = sr[t] * scale, mc = std::max(mc, sr[t]);
-        const float m_new = std::max(m[r], mc);
-        if (m[r] == empty) {
-            l[r] = 0.0f;
-            std::fill(orow, orow + dim, 0.0f);
-        } else {
-            const float f = ref::softmax_exp(m[r] - m_new);
-            l[r] = l[r] * f;
-            for (std::size_t d = 0; d < dim; d += 4) vst1q_f32(orow + d, vmulq_n_f32(vld1q_f32(orow + d), f));
-        }
-        m[r] = m_new;
-        const float32x4_t m4 = vdupq_n_f32(m_new);
-        std::size_t t = lo[r];
-        for (; t + 4 <= hi[r]; t += 4) vst1q_f32(sr + t, neon_impl::softmax_exp4(vsubq_f32(vld1q_f32(sr + t), m4)));
-        for (; t < hi[r]; ++t) sr[t] = ref::softmax_exp(sr[t] - m_new);
-        float sum = l[r];
-        for (t = lo[r]; t < hi[r]; ++t) sum = sum + sr[t];
-        l[r] = sum;
-    }
-    for (std::size_t r = 0; r < rows;) {
-        std::size_t n = 1;
-        while (n < 4 && r + n < rows && lo[r + n] == lo[r] && hi[r + n] == hi[r]) ++n;
-        if (lo[r] < hi[r]) {
-            const float* p[4];
-            float* out[4];
-            for (std::size_t i = 0; i < n; ++i) p[i] = s + (r + i) * s_stride, out[i] = o + (r + i) * dim;
-            for (std::size_t d0 = 0; d0 < dim; d0 += 16) {
-                switch (n) {
-                    case 4: neon_impl::accumulate_rows<4>(p, v, dim, lo[r], hi[r], out, d0); break;
-                    case 3: neon_impl::accumulate_rows<3>(p, v, dim, lo[r], hi[r], out, d0); break;
-                    case 2: neon_impl::accumulate_rows<2>(p, v, dim, lo[r], hi[r], out, d0); break;
-                    default: neon_impl::accumulate_rows<1>(p, v, dim, lo[r], hi[r], out, d0); break;
-                }
-            }
-        }
-        r += n;
-    }
+    ref::attention_chunk_by<neon_impl::attention_ops>(s, s_stride, rows, lo, hi, scale, v, dim, m, l, o);
 }
 
 }  // namespace arch
