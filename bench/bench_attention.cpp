@@ -1,7 +1,7 @@
 // attention.hpp over a kv_cache (kv_cache.hpp) on the chosen backend: decode (one query token, Llama-3-8B's
 // 32 query heads over 8 KV heads of 128 values) at several context lengths, and prefill (a block of query tokens
 // at the end of a context). Decode's rate is the cache bytes it reads (the report sets it against read_bw at that
-// size); prefill's, its multiply-adds (2 FLOP each for q.k and for p.v).
+// size, and the tokens it reads); prefill's, its multiply-adds (2 FLOP each for q.k and for p.v).
 #include "bench_common.hpp"
 
 #include <lowbit/attention.hpp>
@@ -12,9 +12,9 @@ namespace {
 
 constexpr std::size_t heads = 32, kv_heads = 8, dim = 128;
 
-/// Rows in a KV format: the reference's blocks of the float pool, or its values in f16.
+/// Values in a KV format: the reference's blocks of the float pool, or its values in f16.
 template <class Fmt>
-aligned_bytes kv_rows(std::size_t values) {
+aligned_bytes pool_values_as(std::size_t values) {
     if constexpr (std::is_same<Fmt, lowbit::f16>::value) {
         static const std::vector<lowbit::half_bytes> pool = [] {
             std::vector<lowbit::half_bytes> h(pool_values);
@@ -35,7 +35,7 @@ struct filled_cache {
     aligned_bytes k, v;
     lowbit::kv_cache_view<K, V> view;
     explicit filled_cache(std::size_t tokens)
-        : k(kv_rows<K>(tokens * kv_heads * dim)), v(kv_rows<V>(tokens * kv_heads * dim)),
+        : k(pool_values_as<K>(tokens * kv_heads * dim)), v(pool_values_as<V>(tokens * kv_heads * dim)),
           view(k.data(), v.data(), kv_heads, dim, tokens, tokens) {}
 };
 
@@ -56,6 +56,9 @@ void bench_attention(benchmark::State& state, std::size_t context, std::size_t q
     const double seen = static_cast<double>(queries) * static_cast<double>(context) -
                         static_cast<double>(queries) * static_cast<double>(queries - 1) / 2;
     set_rates(state, queries == 1 ? cache_bytes : 0.0, 0.0, 4.0 * seen * heads * dim, lowbit::runtime_backend());
+    // Cached tokens read per second (decode): the report's cache size is ctx * bytes / tokens.
+    if (queries == 1)
+        state.counters["tokens"] = benchmark::Counter(static_cast<double>(context), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class K, class V>

@@ -54,7 +54,7 @@ class Result:
     isa: str | None  # int8_peak's instruction set
     args: dict[str, int]
     threads: int
-    rates: dict[str, float]  # bytes_per_second, weights, FLOP, OP (per second)
+    rates: dict[str, float]  # bytes_per_second, weights, FLOP, OP, tokens (per second)
     label: str = ""
 
     def shape(self) -> tuple[int, ...]:
@@ -173,7 +173,7 @@ def load_json(path: Path, run: Run) -> None:
             continue
         run.repetitions = max(run.repetitions, int(r.get("repetitions", 1)))
         parts, args = parse_name(r.get("run_name", r["name"]))
-        rates = {k: float(r[k]) for k in ("bytes_per_second", "weights", "FLOP", "OP") if k in r}
+        rates = {k: float(r[k]) for k in ("bytes_per_second", "weights", "FLOP", "OP", "tokens") if k in r}
         threads = args.pop("threads", 1)
         kind = parts[0]
         fmt = parts[1] if kind in KERNEL_OPS else None
@@ -410,21 +410,20 @@ def attention_table(run: Run) -> str:
     """Decode: GB/s of KV cache read, % of read_bw at the cache's size, speed against the f16 cache; prefill: the
     multiply-adds (q.k and p.v) per second against the int8 peak."""
     rows = []
-    decode = [r for r in run.results if r.kind == "attention_decode"]
+    decode = [r for r in run.results if r.kind == "attention_decode" and r.rates.get("tokens")]
 
     def cache_bytes(r: Result) -> float:
-        return r.args.get("ctx", 0) * r.args.get("kv_heads", 0) * 2 * KV_ROW_BYTES.get(r.fmt, 0.0) * r.args.get("dim", 0) / 128
+        """bytes per cached token (bytes / tokens read per second) times the context."""
+        return r.args.get("ctx", 0) * r.rates["bytes_per_second"] / r.rates["tokens"]
 
     for r in sorted(decode, key=lambda r: (backend_rank(r.backend), r.args.get("ctx", 0), r.threads, r.fmt)):
-        bw = read_bw_for(run, cache_bytes(r), r.threads, r.backend) if cache_bytes(r) else None
+        bw = read_bw_for(run, cache_bytes(r), r.threads, r.backend)
         f16 = next((e for e in decode if e.fmt == "f16-f16" and e.backend == r.backend and e.args == r.args
                     and e.threads == r.threads), None)
-        tokens_per_s = r.rates["bytes_per_second"] / cache_bytes(r) if cache_bytes(r) else None
-        f16_tokens_per_s = f16.rates["bytes_per_second"] / cache_bytes(f16) if f16 and cache_bytes(f16) else None
         rows.append([f"decode {r.fmt}", r.backend, str(r.args.get("ctx")), str(r.threads),
                      gb(r.rates.get("bytes_per_second")),
                      pct(r.rates.get("bytes_per_second"), bw.rates.get("bytes_per_second") if bw else None),
-                     ratio(tokens_per_s, f16_tokens_per_s), "–"])
+                     ratio(r.rates["tokens"], f16.rates["tokens"] if f16 else None), "–"])
     for r in sorted((r for r in run.results if r.kind == "attention_prefill"),
                     key=lambda r: (backend_rank(r.backend), r.threads, r.fmt)):
         peak = int8_peak_for(run, r.backend, r.threads)
@@ -439,11 +438,6 @@ def attention_table(run: Run) -> str:
               "(tokens per second) against the f16 cache at the same context.")
     return "## Attention\n\n" + legend + "\n\n" + md_table(
         ["case", "backend", "context", "threads", "GB/s", "% read BW", "× f16", "prefill"], rows)
-
-
-# Bytes of one K or V row of 128 values, per "<k>-<v>" pair: (K row + V row) / 2.
-KV_ROW = {"f16": 256, "q8_0": 136, "q5_1": 96, "q5_0": 88, "q4_1": 80, "q4_0": 72, "iq4_nl": 72}
-KV_ROW_BYTES = {f"{k}-{v}": (KV_ROW[k] + KV_ROW[v]) / 2 for k in KV_ROW for v in KV_ROW}
 
 
 def memory_table(bpw: dict[str, float]) -> str:

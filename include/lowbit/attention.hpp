@@ -33,7 +33,6 @@
 #include <cstring>
 #include <limits>
 #include <string>
-#include <vector>
 
 LOWBIT_NAMESPACE_BEGIN
 
@@ -77,7 +76,7 @@ struct attention_queries {
     static constexpr bool quantized = !std::is_same<KFmt, f16>::value;
     using act = typename std::conditional_t<quantized, KFmt, q8_0>::activation;
     std::size_t row_bytes, rows_per_head;
-    std::vector<unsigned char> data;
+    scratch<unsigned char> data;
 
     attention_queries(const float* q, std::size_t n_queries, std::size_t n_heads, std::size_t group, std::size_t dim)
         : row_bytes(quantized ? const_qmatrix_view<act>::row_bytes(dim) : dim * sizeof(float)),
@@ -114,8 +113,8 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
     const std::size_t t_begin = std::max(seg0, lo(j0)), t_end = std::min(seg1, hi(j1 - 1));
     if (t_begin >= t_end) return;
 
-    std::vector<float> scores(rows * chunk), values(chunk * dim), keys;
-    std::vector<std::size_t> row_lo(rows), row_hi(rows);
+    scratch<float> scores(rows * chunk), values(chunk * dim), keys;
+    scratch<std::size_t> row_lo(rows), row_hi(rows);
     if constexpr (std::is_same<KFmt, f16>::value) keys.resize(chunk * dim);
     const unsigned char* q_rows = queries.row(h, j0 * group);
     for (std::size_t c0 = t_begin / chunk * chunk; c0 < t_end; c0 += chunk) {
@@ -130,7 +129,7 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
         if (v0 >= v1) continue;
         // Raw scores of tokens [t0, t1) for every row: scores[r * chunk + (t - t0)].
         if constexpr (std::is_same<KFmt, f16>::value) {
-            half_to_float(reinterpret_cast<const half_bytes*>(cache.k_row(h, t0)), keys.data(), (t1 - t0) * dim, Backend{});
+            kv_rows<f16>::to_float(cache.k_row(h, t0), (t1 - t0) * dim, keys.data(), Backend{});
             float_scores(reinterpret_cast<const float*>(q_rows), rows, keys.data(), t1 - t0, dim, scores.data(), chunk,
                          Backend{});
         } else {
@@ -141,12 +140,7 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
                 cache.keys(h, t0, t1), x, arch::matmul_output{scores.data(), chunk, nullptr, false}, serial);
         }
         // The value rows the rows see, as floats; `values` holds token t0 + i at row i.
-        float* v = values.data() + (v0 - t0) * dim;
-        if constexpr (std::is_same<VFmt, f16>::value)
-            half_to_float(reinterpret_cast<const half_bytes*>(cache.v_row(h, v0)), v, (v1 - v0) * dim, Backend{});
-        else
-            dequantize_blocks(reinterpret_cast<const typename VFmt::block*>(cache.v_row(h, v0)), v,
-                              (v1 - v0) * dim / VFmt::block_size, Backend{});
+        kv_rows<VFmt>::to_float(cache.v_row(h, v0), (v1 - v0) * dim, values.data() + (v0 - t0) * dim, Backend{});
         attention_chunk(scores.data(), chunk, rows, row_lo.data(), row_hi.data(), scale, values.data(), dim, states.m,
                         states.l, states.o, Backend{});
     }
@@ -161,16 +155,16 @@ void attention(const kv_cache_view<KFmt, VFmt>& cache, const float* q, std::size
                float* out, const attention_options& options = {}, Executor&& exec = {}, Backend = {}) {
     detail::check_backend<Backend>();
     const std::size_t dim = cache.head_dim(), n_kv = cache.n_kv_heads();
-    const std::string at = std::string("attention(") + KFmt::name() + ", " + VFmt::name() + ")";
+    const auto at = [] { return std::string("attention(") + KFmt::name() + ", " + VFmt::name() + ")"; };
     if (n_heads == 0 || n_heads % n_kv != 0)
-        raise(at + ": " + detail::to_string(n_heads) + " query heads are not a non-zero multiple of the " +
+        raise(at() + ": " + detail::to_string(n_heads) + " query heads are not a non-zero multiple of the " +
               detail::to_string(n_kv) + " KV heads");
     if (n_queries > cache.length())
-        raise(at + ": " + detail::to_string(n_queries) + " queries, but the cache holds " +
+        raise(at() + ": " + detail::to_string(n_queries) + " queries, but the cache holds " +
               detail::to_string(cache.length()) + " tokens (append the queries' keys and values first)");
     if (n_queries == 0) return;
-    if (!q || !out) raise(at + ": null query or output");
-    if (!std::isfinite(options.scale)) raise(at + ": scale " + std::to_string(options.scale) + " is not finite");
+    if (!q || !out) raise(at() + ": null query or output");
+    if (!std::isfinite(options.scale)) raise(at() + ": scale " + std::to_string(options.scale) + " is not finite");
     detail::check_finite({"attention", "query"}, q, n_queries * n_heads * dim);
     const float scale = options.scale != 0.0f ? options.scale : 1.0f / std::sqrt(static_cast<float>(dim));
     const std::size_t group = n_heads / n_kv;
@@ -181,7 +175,7 @@ void attention(const kv_cache_view<KFmt, VFmt>& cache, const float* q, std::size
     const std::size_t n_tiles = (n_queries + tile - 1) / tile;
     const std::size_t n_segments = (length + detail::attention_segment_tokens - 1) / detail::attention_segment_tokens;
     const std::size_t rows = n_queries * n_heads;  // all query rows, ordered (KV head, query, group member)
-    std::vector<float> m(n_segments * rows), l(n_segments * rows), o(n_segments * rows * dim);
+    detail::scratch<float> m(n_segments * rows), l(n_segments * rows), o(n_segments * rows * dim);
     auto states = [&](std::size_t segment, std::size_t row) {
         const std::size_t i = segment * rows + row;
         return detail::softmax_states{m.data() + i, l.data() + i, o.data() + i * dim};

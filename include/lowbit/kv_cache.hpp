@@ -20,6 +20,7 @@
 /// error (past capacity, a non-finite value, a value beyond what the format's fp16 scale or f16 can hold)
 /// nothing is written.
 #include "api.hpp"
+#include "core/scratch.hpp"
 #include "error.hpp"
 #include "formats.hpp"
 #include "half.hpp"
@@ -30,7 +31,6 @@
 #include <cstring>
 #include <limits>
 #include <string>
-#include <vector>
 
 LOWBIT_NAMESPACE_BEGIN
 
@@ -168,7 +168,7 @@ public:
         detail::check_finite({"kv_cache::append", "values"}, v, values);
         // Every row is encoded (and checked) into a staging buffer before the cache is touched.
         const std::size_t krow = k_row_bytes(m_dim), vrow = v_row_bytes(m_dim), rows = n_tokens * m_heads;
-        std::vector<unsigned char> staged(rows * (krow + vrow));
+        detail::scratch<unsigned char> staged(rows * (krow + vrow));
         for (std::size_t r = 0; r < rows; ++r) {
             const detail::call_site kat{"kv_cache::append", KFmt::name(), r}, vat{"kv_cache::append", VFmt::name(), r};
             detail::kv_rows<KFmt>::from_float(kat, k + r * m_dim, m_dim, staged.data() + r * krow, Backend{});
@@ -216,8 +216,8 @@ class kv_cache : public kv_cache_view<KFmt, VFmt> {
 
 public:
     kv_cache(std::size_t n_kv_heads, std::size_t head_dim, std::size_t capacity)
-        : kv_cache(std::vector<unsigned char>(view::k_bytes(n_kv_heads, head_dim, capacity)),
-                   std::vector<unsigned char>(view::v_bytes(n_kv_heads, head_dim, capacity)), n_kv_heads, head_dim,
+        : kv_cache(detail::scratch<unsigned char>(view::k_bytes(n_kv_heads, head_dim, capacity)),
+                   detail::scratch<unsigned char>(view::v_bytes(n_kv_heads, head_dim, capacity)), n_kv_heads, head_dim,
                    capacity) {}
     kv_cache(kv_cache&&) = default;
     kv_cache& operator=(kv_cache&&) = default;
@@ -225,11 +225,11 @@ public:
     kv_cache& operator=(const kv_cache&) = delete;
 
 private:
-    kv_cache(std::vector<unsigned char> k, std::vector<unsigned char> v, std::size_t n_kv_heads, std::size_t head_dim,
+    kv_cache(detail::scratch<unsigned char> k, detail::scratch<unsigned char> v, std::size_t n_kv_heads, std::size_t head_dim,
              std::size_t capacity)
         : view(k.data(), v.data(), n_kv_heads, head_dim, capacity), m_kbuf(std::move(k)), m_vbuf(std::move(v)) {}
 
-    std::vector<unsigned char> m_kbuf, m_vbuf;  // moving a vector keeps its data where the view points
+    detail::scratch<unsigned char> m_kbuf, m_vbuf;  // moving a vector keeps its data where the view points
 };
 
 LOWBIT_NAMESPACE_END
