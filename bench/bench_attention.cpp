@@ -29,13 +29,30 @@ aligned_bytes pool_values_as(std::size_t values) {
     }
 }
 
+/// The K buffer of a cache of `tokens` tokens. Per-channel keys: rows of their format, then the groups' parameters
+/// and the residual as f16 values of the pool.
+template <class K, class V>
+aligned_bytes pool_keys(std::size_t tokens) {
+    if constexpr (lowbit::kv_cache_view<K, V>::per_channel_keys) {
+        const aligned_bytes rows = pool_values_as<typename K::format>(tokens * kv_heads * dim);
+        const std::size_t total = lowbit::kv_cache_view<K, V>::k_bytes(kv_heads, dim, tokens);
+        const aligned_bytes halves = pool_values_as<lowbit::f16>((total - rows.size()) / 2);
+        aligned_bytes out(total);
+        std::memcpy(out.data(), rows.data(), rows.size());
+        std::memcpy(out.data() + rows.size(), halves.data(), halves.size());
+        return out;
+    } else {
+        return pool_values_as<K>(tokens * kv_heads * dim);
+    }
+}
+
 /// A full cache of `tokens` tokens (keys and values from the pools), kept across the calls of one benchmark.
 template <class K, class V>
 struct filled_cache {
     aligned_bytes k, v;
     lowbit::kv_cache_view<K, V> view;
     explicit filled_cache(std::size_t tokens)
-        : k(pool_values_as<K>(tokens * kv_heads * dim)), v(pool_values_as<V>(tokens * kv_heads * dim)),
+        : k(pool_keys<K, V>(tokens)), v(pool_values_as<V>(tokens * kv_heads * dim)),
           view(k.data(), v.data(), kv_heads, dim, tokens, tokens) {}
 };
 
@@ -90,6 +107,7 @@ void register_attention_benchmarks(const suite_sizes& s) {
     register_pair<lowbit::f16, lowbit::f16>(s);
     register_pair<lowbit::q8_0, lowbit::q8_0>(s);
     register_pair<lowbit::q4_0, lowbit::q4_0>(s);
+    register_pair<lowbit::per_channel<lowbit::q4_0>, lowbit::q4_0>(s);
     if (s.attention_all_formats) {
         register_pair<lowbit::q5_1, lowbit::q5_1>(s);
         register_pair<lowbit::q5_0, lowbit::q5_0>(s);

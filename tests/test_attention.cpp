@@ -22,25 +22,43 @@ using every_kv_format = std::tuple<kv<lowbit::f16, lowbit::f16>, kv<lowbit::q8_0
                                    kv<lowbit::q5_1, lowbit::q5_1>, kv<lowbit::q5_0, lowbit::q5_0>,
                                    kv<lowbit::q4_1, lowbit::q4_1>, kv<lowbit::q4_0, lowbit::q4_0>,
                                    kv<lowbit::iq4_nl, lowbit::iq4_nl>, kv<lowbit::q8_0, lowbit::q4_0>,
-                                   kv<lowbit::f16, lowbit::q4_1>>;
+                                   kv<lowbit::f16, lowbit::q4_1>, kv<lowbit::per_channel<lowbit::q8_0>, lowbit::q8_0>,
+                                   kv<lowbit::per_channel<lowbit::q4_0>, lowbit::q4_0>,
+                                   kv<lowbit::per_channel<lowbit::q4_1>, lowbit::f16>>;
+
+template <class K>
+struct rows_of {  // the format of a key format's rows
+    using type = K;
+};
+template <class F>
+struct rows_of<lowbit::per_channel<F>> {
+    using type = F;
+};
 
 struct shape {
     std::size_t n_kv_heads, group, head_dim, tokens;
 };
 
-/// A layer's keys, values and queries as floats (token, head, value); `outliers`: keys with channels 3 and 17 of
-/// every head (one block) 10x and 100x larger than the rest, as real K caches have.
+/// Keys' outlier channels: none; channels 3 and 17 of every head (one block) 10x and 100x larger than the rest
+/// (`scaled`); or those channels offset by +10 and -100 (`offset`: a large constant component, which the softmax
+/// does not see but per-token blocks must hold).
+enum class outlier_kind { none, scaled, offset };
+
+/// A layer's keys, values and queries as floats (token, head, value), the keys with outlier channels as real K
+/// caches have them (`outliers`).
 struct layer {
     shape s;
     std::vector<float> k, v, q;
-    layer(shape s_, std::size_t n_queries, bool outliers, std::uint32_t seed) : s(s_) {
+    layer(shape s_, std::size_t n_queries, outlier_kind outliers, std::uint32_t seed) : s(s_) {
         const std::size_t row = s.n_kv_heads * s.head_dim;
         k.resize(s.tokens * row), v.resize(s.tokens * row), q.resize(n_queries * row * s.group);
         fill(k.data(), k.size(), data_kind::normal, seed);
         fill(v.data(), v.size(), data_kind::normal, seed + 1);
         fill(q.data(), q.size(), data_kind::normal, seed + 2);
-        if (outliers)
+        if (outliers == outlier_kind::scaled)
             for (std::size_t i = 0; i < k.size(); i += s.head_dim) k[i + 3] *= 10.0f, k[i + 17] *= 100.0f;
+        if (outliers == outlier_kind::offset)
+            for (std::size_t i = 0; i < k.size(); i += s.head_dim) k[i + 3] += 10.0f, k[i + 17] -= 100.0f;
     }
 };
 
@@ -113,8 +131,9 @@ double relative_rms(const std::vector<A>& a, const std::vector<double>& b) {
 template <class Fmt>
 double error_bound(bool outlier_keys) {
     struct row { const char* name; double clean, outliers; };
-    constexpr row table[] = {{"f16", 0.001, 0.001},  {"q8_0", 0.006, 0.1}, {"q5_1", 0.04, 0.3}, {"q5_0", 0.04, 0.17},
-                             {"q4_1", 0.09, 0.95},   {"q4_0", 0.09, 0.38}, {"iq4_nl", 0.09, 0.27}};
+    constexpr row table[] = {{"f16", 0.001, 0.001},  {"q8_0", 0.006, 0.1},  {"q5_1", 0.04, 0.3}, {"q5_0", 0.04, 0.17},
+                             {"q4_1", 0.09, 0.95},   {"q4_0", 0.09, 0.38}, {"iq4_nl", 0.09, 0.27},
+                             {"q8_0_channel", 0.006, 0.02}, {"q4_1_channel", 0.09, 0.05}, {"q4_0_channel", 0.08, 0.4}};
     for (const row& r : table)
         if (std::string(r.name) == Fmt::name()) return outlier_keys ? r.outliers : r.clean;
     FAIL("no documented error for " << Fmt::name());
@@ -171,6 +190,99 @@ TEST_CASE("kv_cache: bytes per token, appending, and bad input leaving the cache
                       Catch::Contains("input 1 is inf"));
 }
 
+TEST_CASE("kv_cache: per-channel keys: bytes, batching, outlier channels, the residual and truncation", "[attention]") {
+    using pc_cache = lowbit::kv_cache_view<lowbit::per_channel<lowbit::q4_0>, lowbit::q4_0>;
+    CHECK(pc_cache::bytes_per_token(8, 128) == 8 * (72 + 8 + 72));
+    // Rows for every token, 2 complete groups' parameters and the residual, per head.
+    CHECK(pc_cache::k_bytes(2, 64, 130) == 2 * 130 * 36 + 2 * (2 + 64) * 4 * 64);
+
+    const std::size_t heads = 2, dim = 64, cap = 200, n = 150, row = heads * dim;
+    const shape s{heads, 1, dim, n};
+    const layer l(s, 1, outlier_kind::offset, 21);
+    // Channel 9 of every head constant (d = 0: it reads back as exactly z).
+    std::vector<float> k = l.k;
+    for (std::size_t i = 9; i < k.size(); i += dim) k[i] = 0.375f;
+    std::vector<unsigned char> kb(pc_cache::k_bytes(heads, dim, cap), 0xA5), vb(pc_cache::v_bytes(heads, dim, cap), 0x5A);
+    auto kb1 = kb, vb1 = vb;
+    pc_cache batched(kb.data(), vb.data(), heads, dim, cap), one_by_one(kb1.data(), vb1.data(), heads, dim, cap);
+    batched.append(k.data(), l.v.data(), 70, backend{});
+    batched.append(k.data() + 70 * row, l.v.data() + 70 * row, n - 70, backend{});
+    for (std::size_t t = 0; t < n; ++t) one_by_one.append(k.data() + t * row, l.v.data() + t * row, 1, backend{});
+    CHECK(batched.quantized_length() == 128);
+    // The same bytes however the tokens came: rows, groups' parameters, the residual's tokens, values.
+    for (std::size_t h = 0; h < heads; ++h) {
+        CHECK(std::memcmp(batched.k_row(h, 0), one_by_one.k_row(h, 0), 128 * pc_cache::k_row_bytes(dim)) == 0);
+        CHECK(std::memcmp(batched.k_group_params(h, 0), one_by_one.k_group_params(h, 0), 2 * 2 * dim * 2) == 0);
+        CHECK(std::memcmp(batched.k_residual(h), one_by_one.k_residual(h), (n - 128) * dim * 2) == 0);
+    }
+    CHECK(vb == vb1);
+
+    // Keys read back (d * u + z): the small channels keep their precision next to channels 10x and 100x larger, where
+    // per-token q4_0 blocks lose it.
+    auto read_back = [&](const pc_cache& c, std::size_t h, std::size_t t, float* out) {
+        std::vector<float> d(2 * dim), u(dim);
+        lowbit::arch::half_to_float(c.k_group_params(h, t / 64), d.data(), 2 * dim, lowbit::scalar{});
+        lowbit::dequantize_row(reinterpret_cast<const lowbit::q4_0::block*>(c.k_row(h, t)), dim, u.data(), lowbit::scalar{});
+        for (std::size_t i = 0; i < dim; ++i) out[i] = std::fma(d[i], u[i], d[dim + i]);
+    };
+    double err_channel = 0, err_token = 0;
+    std::vector<float> y(dim), yt(dim);
+    std::vector<lowbit::q4_0::block> blocks(dim / 32);
+    for (std::size_t h = 0; h < heads; ++h)
+        for (std::size_t t = 0; t < batched.quantized_length(); ++t) {
+            const float* x = k.data() + (t * heads + h) * dim;
+            read_back(batched, h, t, y.data());
+            lowbit::quantize_row(x, dim, blocks.data(), lowbit::scalar{});
+            lowbit::dequantize_row(blocks.data(), dim, yt.data(), lowbit::scalar{});
+            REQUIRE(y[9] == 0.375f);
+            for (std::size_t i = 0; i < 32; ++i)
+                if (i != 3 && i != 17) err_channel += (y[i] - x[i]) * (y[i] - x[i]), err_token += (yt[i] - x[i]) * (yt[i] - x[i]);
+        }
+    INFO("squared error of the small channels of the outliers' block: per channel " << err_channel << ", per token " << err_token);
+    CHECK(err_channel < 0.02 * err_token);
+    {
+        layer offset = l;
+        offset.k = k;
+        const double err = relative_rms(attend(batched, offset, 1, 0), float_attention(offset, 1, 0));
+        const double err_token_keys = relative_rms(attend(filled_cache<lowbit::q4_0, lowbit::q4_0>(offset), offset, 1, 0),
+                                                   float_attention(offset, 1, 0));
+        INFO("attention's relative RMS error on offset outlier channels: per channel " << err << ", per token " << err_token_keys);
+        CHECK(err < 0.2 * err_token_keys);
+    }
+
+    // A key beyond f16 is refused, nothing written.
+    std::vector<float> bad(k.begin(), k.begin() + row);
+    bad[dim + 5] = 70000.0f;
+    const auto k_before = kb, v_before = vb;
+    CHECK_THROWS_WITH(batched.append(bad.data(), l.v.data(), 1, backend{}), Catch::Contains("beyond f16's range of 65504"));
+    CHECK(kb == k_before);
+    CHECK(vb == v_before);
+
+    // Truncating inside a quantized group puts its kept tokens back into the residual as they read back; appending
+    // the rest again completes the group anew.
+    std::vector<std::vector<float>> kept(heads, std::vector<float>(36 * dim));
+    for (std::size_t h = 0; h < heads; ++h)
+        for (std::size_t t = 64; t < 100; ++t) read_back(batched, h, t, kept[h].data() + (t - 64) * dim);
+    batched.truncate(150, backend{});
+    CHECK(kb == k_before);
+    batched.truncate(100, backend{});
+    CHECK(batched.quantized_length() == 64);
+    std::vector<float> residual(36 * dim);
+    for (std::size_t h = 0; h < heads; ++h) {
+        lowbit::arch::half_to_float(batched.k_residual(h), residual.data(), residual.size(), lowbit::scalar{});
+        for (std::size_t i = 0; i < residual.size(); ++i)
+            REQUIRE(residual[i] == lowbit::fp16_to_fp32(lowbit::fp32_to_fp16(kept[h][i])));
+    }
+    batched.append(k.data() + 100 * row, l.v.data() + 100 * row, n - 100, backend{});
+    CHECK(batched.quantized_length() == 128);
+    layer check(s, 1, outlier_kind::none, 21);
+    check.k = k;
+    check.q.assign(l.q.begin(), l.q.end());
+    const double err = relative_rms(attend(batched, check, 1, 0), float_attention(check, 1, 0));
+    INFO("relative RMS error after the truncation " << err);
+    CHECK(err < error_bound<lowbit::per_channel<lowbit::q4_0>>(true) + error_bound<lowbit::q4_0>(false));
+}
+
 TEMPLATE_LIST_TEST_CASE("attention matches float attention within the format's error", "[attention]", every_kv_format) {
     using K = typename TestType::k;
     using V = typename TestType::v;
@@ -180,7 +292,7 @@ TEMPLATE_LIST_TEST_CASE("attention matches float attention within the format's e
         const shape s = shapes[i];
         const bool outliers = i == 1;
         const std::size_t n_queries = i == 2 ? 20 : 1, window = i == 0 ? 100 : 0;
-        const layer l(s, n_queries, outliers, 7 + i);
+        const layer l(s, n_queries, outliers ? outlier_kind::scaled : outlier_kind::none, 7 + i);
         const auto cache = filled_cache<K, V>(l);
         const auto out = attend(cache, l, n_queries, window);
         const double err = relative_rms(out, float_attention(l, n_queries, window));
@@ -196,7 +308,7 @@ TEMPLATE_LIST_TEST_CASE("attention: a prefill row is its decode, and any thread 
     // 20 queries: two 16-query tiles (64 rows: GEMM on panels packed on the fly), each seeing two 2048-token segments
     const shape s{1, 4, 32, 2080};
     const std::size_t n_queries = 20;
-    const layer l(s, n_queries, false, 3);
+    const layer l(s, n_queries, outlier_kind::none, 3);
     const auto cache = filled_cache<K, V>(l);
     for (std::size_t window : {std::size_t(0), std::size_t(70)}) {
         const auto prefill = attend(cache, l, n_queries, window);
@@ -227,7 +339,7 @@ TEMPLATE_LIST_TEST_CASE("attention on the backend is the scalar reference's with
     using V = typename TestType::v;
     const shape s{2, 4, 64, 700};
     const std::size_t n_queries = 3;
-    const layer l(s, n_queries, true, 11);
+    const layer l(s, n_queries, outlier_kind::scaled, 11);
     const auto cache = filled_cache<K, V>(l);
     const auto reference_cache = filled_cache<K, V>(l, lowbit::scalar{});
     const auto out = attend(cache, l, n_queries, 0);
@@ -235,20 +347,32 @@ TEMPLATE_LIST_TEST_CASE("attention on the backend is the scalar reference's with
     // Δ: the largest score difference: the keys' GEMV (attention's kernels) on the two backends, times the scale.
     double delta = 0;
     if constexpr (!std::is_same<K, lowbit::f16>::value) {
-        using act = typename K::activation;
-        const std::size_t heads = s.n_kv_heads * s.group;
-        std::vector<typename act::block> qq(s.head_dim / 32);
-        std::vector<float> scores(s.tokens), reference(s.tokens);
+        // The rows' scores as attention.hpp computes them: the query (per-channel keys: the query times each group's
+        // scales d) quantized, against the key rows.
+        using act = typename rows_of<K>::type::activation;
+        constexpr std::size_t group_tokens = lowbit::kv_cache_view<K, V>::key_group_tokens;
+        const std::size_t heads = s.n_kv_heads * s.group, dim = s.head_dim;
+        std::vector<typename act::block> qq(dim / 32);
+        std::vector<float> scores(s.tokens), reference(s.tokens), qd(dim), d(dim);
         for (std::size_t r = 0; r < n_queries * heads; ++r) {
-            lowbit::quantize_row(l.q.data() + (l.q.size() / s.head_dim - n_queries * heads + r) * s.head_dim, s.head_dim,
-                                 qq.data(), lowbit::scalar{});
-            const auto keys = cache.keys(r % heads / s.group, 0, s.tokens);
-            lowbit::gemv(keys, qq.data(), scores.data(), {}, lowbit::serial_executor{}, backend{});
-            lowbit::gemv(keys, qq.data(), reference.data(), {}, lowbit::serial_executor{}, lowbit::scalar{});
-            for (std::size_t t = 0; t < s.tokens; ++t)
-                delta = std::max(delta, std::fabs(double(scores[t]) - reference[t]));
+            const float* q = l.q.data() + (l.q.size() / dim - n_queries * heads + r) * dim;
+            const std::size_t h = r % heads / s.group;
+            for (std::size_t t0 = 0; t0 < cache.quantized_length(); t0 += group_tokens) {
+                const std::size_t t1 = group_tokens > 1 ? t0 + group_tokens : cache.quantized_length();
+                if constexpr (lowbit::kv_cache_view<K, V>::per_channel_keys) {
+                    lowbit::arch::half_to_float(cache.k_group_params(h, t0 / group_tokens), d.data(), dim, lowbit::scalar{});
+                    for (std::size_t c = 0; c < dim; ++c) qd[c] = q[c] * d[c];
+                    lowbit::quantize_row(qd.data(), dim, qq.data(), lowbit::scalar{});
+                } else {
+                    lowbit::quantize_row(q, dim, qq.data(), lowbit::scalar{});
+                }
+                const auto keys = cache.keys(h, t0, t1);
+                lowbit::gemv(keys, qq.data(), scores.data(), {}, lowbit::serial_executor{}, backend{});
+                lowbit::gemv(keys, qq.data(), reference.data(), {}, lowbit::serial_executor{}, lowbit::scalar{});
+                for (std::size_t t = 0; t < t1 - t0; ++t) delta = std::max(delta, std::fabs(double(scores[t]) - reference[t]));
+            }
         }
-        delta /= std::sqrt(double(s.head_dim));
+        delta /= std::sqrt(double(dim));
     }
     double vmax = 0;  // the largest |v| the cache can hold: the data's, plus the formats' rounding of it
     for (float x : l.v) vmax = std::max(vmax, 1.01 * std::fabs(x));

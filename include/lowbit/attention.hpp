@@ -10,14 +10,16 @@
 /// Arithmetic, fixed so that the result depends on neither the executor, its thread count, nor n_queries:
 ///   - scores s_t = scale * (q . k_t). Quantized keys: q is quantized to the key format's activation (q8_0 or
 ///     q8_1) and scored by the backend's GEMM kernels (matmul.hpp: exact integer sums; a GEMM row is its GEMV).
-///     f16 keys: float dot products (arch float_scores).
+///     f16 keys: float dot products (arch float_scores). Per-channel keys (per_channel<Fmt>): per group,
+///     (q * d) quantized and scored as above on the normalized rows, plus q . z by float_scores; the residual's
+///     f16 keys as f16 keys.
 ///   - the tokens are cut at fixed positions into chunks of 64 and segments of 2048 (attention_chunk_tokens,
 ///     attention_segment_tokens). Within a segment, flash-attention's running softmax over its chunks in order
 ///     (arch attention_chunk: running max m, sum l, output o += p_t * v_t with v_t the value row dequantized, in
 ///     token order); the segments' (m, l, o) are then merged in order, and out = o / l. Segments are the tasks the
 ///     executor runs (split-K), per KV head and tile of 16 query tokens.
-/// So prefill's row for query j is bit for bit the decode of a cache of length p_j + 1, and every thread count
-/// gives the same bits. The float steps (ref/attention.hpp) are bit-identical on every backend, so between
+/// So prefill's row for query j is bit for bit the decode of a cache of length p_j + 1 (per-channel keys: with
+/// the same tokens in the residual), and every thread count gives the same bits. The float steps (ref/attention.hpp) are bit-identical on every backend, so between
 /// backends only quantized keys' scores differ (by the dot tolerance of api.hpp: Δ at most per score after
 /// scaling), and the outputs then by at most (2η / (1 - η) + 2^-22 (T + 2)) max |v| with η = e^Δ - 1 and T the
 /// tokens seen (tests/test_attention.cpp). Values that are not finite in the cache (a view over memory written
@@ -70,10 +72,10 @@ inline void merge_into(softmax_states a, softmax_states b, std::size_t dim) noex
 }
 
 /// The queries of one call, arranged per KV head: row (h, j, g) is query token j's head h * group + g, as
-/// quantized blocks of the key format's activation (quantized keys) or floats (f16 keys).
+/// quantized blocks of the key format's activation (quantized keys) or floats (f16 and per-channel keys).
 template <class KFmt, class Backend>
 struct attention_queries {
-    static constexpr bool quantized = !std::is_same<KFmt, f16>::value;
+    static constexpr bool quantized = !std::is_same<KFmt, f16>::value && !key_storage<KFmt>::per_channel;
     using act = typename std::conditional_t<quantized, KFmt, q8_0>::activation;
     std::size_t row_bytes, rows_per_head;
     scratch<unsigned char> data;
@@ -96,6 +98,44 @@ struct attention_queries {
     }
 };
 
+/// Raw scores of per-channel keys of head h, tokens [t0, t1) of one chunk (one group), for float query rows q:
+/// the residual's f16 keys as f16 keys are scored; a quantized group's as q . k_t = (q * d) . u_t + q . z, with
+/// q * d quantized to the row format's activation and scored by the GEMM kernels, and q . z by float_scores.
+/// `keys`: chunk x dim floats of scratch.
+template <class KFmt, class VFmt, class Backend>
+void per_channel_scores(const kv_cache_view<KFmt, VFmt>& cache, const float* q, std::size_t rows, std::size_t h,
+                        std::size_t t0, std::size_t t1, float* keys, float* scores, Backend) {
+    static_assert(KFmt::group_tokens == attention_chunk_tokens, "a chunk of per-channel keys is one group");
+    constexpr std::size_t chunk = attention_chunk_tokens;
+    const std::size_t dim = cache.head_dim(), quantized = cache.quantized_length();
+    if (t0 >= quantized) {
+        half_to_float(cache.k_residual(h) + (t0 - quantized) * dim, keys, (t1 - t0) * dim, Backend{});
+        float_scores(q, rows, keys, t1 - t0, dim, scores, chunk, Backend{});
+        return;
+    }
+    using act = typename KFmt::format::activation;
+    const half_bytes* params = cache.k_group_params(h, t0 / chunk);
+    float* d = keys;  // scratch: d, z, then a scaled query row
+    float* z = keys + dim;
+    float* qd = keys + 2 * dim;
+    half_to_float(params, d, 2 * dim, Backend{});
+    const std::size_t act_row = const_qmatrix_view<act>::row_bytes(dim);
+    scratch<unsigned char> scaled(rows * act_row);
+    scratch<float> bias(rows);
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < dim; ++c) qd[c] = q[r * dim + c] * d[c];
+        quantize_blocks(qd, reinterpret_cast<typename act::block*>(scaled.data() + r * act_row), dim / act::block_size,
+                        Backend{});
+    }
+    float_scores(q, rows, z, 1, dim, bias.data(), 1, Backend{});
+    serial_executor serial;
+    run_matmul<const_qmatrix_view<typename KFmt::format>, serial_executor, Backend>(
+        cache.keys(h, t0, t1), const_qmatrix_view<act>(unchecked_t{}, scaled.data(), rows, dim, act_row),
+        arch::matmul_output{scores, chunk, nullptr, false}, serial);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t t = 0; t < t1 - t0; ++t) scores[r * chunk + t] += bias[r];
+}
+
 /// The work of one task: KV head h, query tokens [j0, j1), the tokens of segment `segment`; for each of the
 /// (j1 - j0) * group query rows, the running softmax over the tokens it sees there, left in `states`.
 template <class KFmt, class VFmt, class Backend>
@@ -115,7 +155,7 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
 
     scratch<float> scores(rows * chunk), values(chunk * dim), keys;
     scratch<std::size_t> row_lo(rows), row_hi(rows);
-    if constexpr (std::is_same<KFmt, f16>::value) keys.resize(chunk * dim);
+    if constexpr (!attention_queries<KFmt, Backend>::quantized) keys.resize(chunk * dim);
     const unsigned char* q_rows = queries.row(h, j0 * group);
     for (std::size_t c0 = t_begin / chunk * chunk; c0 < t_end; c0 += chunk) {
         // This chunk's tokens [t0, t1); row r sees [row_lo, row_hi) of them (relative to t0).
@@ -132,6 +172,9 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
             kv_rows<f16>::to_float(cache.k_row(h, t0), (t1 - t0) * dim, keys.data(), Backend{});
             float_scores(reinterpret_cast<const float*>(q_rows), rows, keys.data(), t1 - t0, dim, scores.data(), chunk,
                          Backend{});
+        } else if constexpr (key_storage<KFmt>::per_channel) {
+            per_channel_scores(cache, reinterpret_cast<const float*>(q_rows), rows, h, t0, t1, keys.data(),
+                               scores.data(), Backend{});
         } else {
             using act = typename KFmt::activation;
             const const_qmatrix_view<act> x(unchecked_t{}, q_rows, rows, dim, queries.row_bytes);
