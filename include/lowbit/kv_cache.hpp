@@ -368,8 +368,9 @@ private:
         const half_bytes* halves = staged.halves.data();
         const half_bytes* params = staged.params.data();
         for (std::size_t h = 0; h < m_heads; ++h) {
-            std::memcpy(m_k + (h * m_capacity + first) * krow, staged.rows.data() + h * (done - first) * krow,
-                        (done - first) * krow);
+            if (done > first)
+                std::memcpy(m_k + (h * m_capacity + first) * krow, staged.rows.data() + h * (done - first) * krow,
+                            (done - first) * krow);
             std::copy(params + h * n_groups * 2 * m_dim, params + (h + 1) * n_groups * 2 * m_dim,
                       group_params(h, first / group));
             std::copy(halves + (h * span + done - first) * m_dim, halves + (h + 1) * span * m_dim, residual(h));
