@@ -194,7 +194,7 @@ TEST_CASE("kv_cache: per-channel keys: bytes, batching, outlier channels, the re
     using pc_cache = lowbit::kv_cache_view<lowbit::per_channel<lowbit::q4_0>, lowbit::q4_0>;
     CHECK(pc_cache::bytes_per_token(8, 128) == 8 * (72 + 8 + 72));
     // Rows for every token, 2 complete groups' parameters and the residual, per head.
-    CHECK(pc_cache::k_bytes(2, 64, 130) == 2 * 130 * 36 + 2 * (2 + 64) * 4 * 64);
+    CHECK(pc_cache::k_bytes(2, 64, 130) == 2 * 130 * 36 + 2 * 2 * 4 * 64 + 2 * 64 * 64 * 2);
 
     const std::size_t heads = 2, dim = 64, cap = 200, n = 150, row = heads * dim;
     const shape s{heads, 1, dim, n};

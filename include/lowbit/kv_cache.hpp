@@ -180,9 +180,11 @@ public:
         const std::size_t rows = detail::checked_product(
             "the K buffer", detail::checked_product("heads x tokens", n_kv_heads, capacity), k_row_bytes(head_dim));
         if constexpr (!per_channel_keys) return rows;
+        // Per head: 2 x head_dim halves (4 * head_dim bytes) per complete group, and the residual's key_group_tokens
+        // rows of head_dim halves (as many bytes as key_group_tokens / 2 groups' parameters).
         const std::size_t extra = detail::checked_product(
             "the K buffer's channel parameters",
-            detail::checked_product("heads x groups", n_kv_heads, capacity / key_group_tokens + key_group_tokens),
+            detail::checked_product("heads x groups", n_kv_heads, capacity / key_group_tokens + key_group_tokens / 2),
             4 * head_dim);
         if (rows + extra < rows) raise("kv_cache: the K buffer does not fit in memory");
         return rows + extra;
