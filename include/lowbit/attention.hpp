@@ -101,10 +101,11 @@ struct attention_queries {
 /// Raw scores of per-channel keys of head h, tokens [t0, t1) of one chunk (one group), for float query rows q:
 /// the residual's f16 keys as f16 keys are scored; a quantized group's as q . k_t = (q * d) . u_t + q . z, with
 /// q * d quantized to the row format's activation and scored by the GEMM kernels, and q . z by float_scores.
-/// `keys`: chunk x dim floats of scratch.
+/// Scratch: `keys` chunk x dim floats, `scaled` rows activation rows, `bias` rows floats.
 template <class KFmt, class VFmt, class Backend>
 void per_channel_scores(const kv_cache_view<KFmt, VFmt>& cache, const float* q, std::size_t rows, std::size_t h,
-                        std::size_t t0, std::size_t t1, float* keys, float* scores, Backend) {
+                        std::size_t t0, std::size_t t1, float* keys, unsigned char* scaled, float* bias, float* scores,
+                        Backend) {
     static_assert(KFmt::group_tokens == attention_chunk_tokens, "a chunk of per-channel keys is one group");
     constexpr std::size_t chunk = attention_chunk_tokens;
     const std::size_t dim = cache.head_dim(), quantized = cache.quantized_length();
@@ -120,17 +121,15 @@ void per_channel_scores(const kv_cache_view<KFmt, VFmt>& cache, const float* q, 
     float* qd = keys + 2 * dim;
     half_to_float(params, d, 2 * dim, Backend{});
     const std::size_t act_row = const_qmatrix_view<act>::row_bytes(dim);
-    scratch<unsigned char> scaled(rows * act_row);
-    scratch<float> bias(rows);
     for (std::size_t r = 0; r < rows; ++r) {
         for (std::size_t c = 0; c < dim; ++c) qd[c] = q[r * dim + c] * d[c];
-        quantize_blocks(qd, reinterpret_cast<typename act::block*>(scaled.data() + r * act_row), dim / act::block_size,
+        quantize_blocks(qd, reinterpret_cast<typename act::block*>(scaled + r * act_row), dim / act::block_size,
                         Backend{});
     }
-    float_scores(q, rows, z, 1, dim, bias.data(), 1, Backend{});
+    float_scores(q, rows, z, 1, dim, bias, 1, Backend{});
     serial_executor serial;
     run_matmul<const_qmatrix_view<typename KFmt::format>, serial_executor, Backend>(
-        cache.keys(h, t0, t1), const_qmatrix_view<act>(unchecked_t{}, scaled.data(), rows, dim, act_row),
+        cache.keys(h, t0, t1), const_qmatrix_view<act>(unchecked_t{}, scaled, rows, dim, act_row),
         arch::matmul_output{scores, chunk, nullptr, false}, serial);
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t t = 0; t < t1 - t0; ++t) scores[r * chunk + t] += bias[r];
@@ -153,9 +152,14 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
     const std::size_t t_begin = std::max(seg0, lo(j0)), t_end = std::min(seg1, hi(j1 - 1));
     if (t_begin >= t_end) return;
 
-    scratch<float> scores(rows * chunk), values(chunk * dim), keys;
+    scratch<float> scores(rows * chunk), values(chunk * dim), keys, bias;
     scratch<std::size_t> row_lo(rows), row_hi(rows);
+    scratch<unsigned char> scaled;  // per-channel keys: the rows' scaled queries, quantized
     if constexpr (!attention_queries<KFmt, Backend>::quantized) keys.resize(chunk * dim);
+    if constexpr (key_storage<KFmt>::per_channel) {
+        scaled.resize(rows * const_qmatrix_view<typename KFmt::format::activation>::row_bytes(dim));
+        bias.resize(rows);
+    }
     const unsigned char* q_rows = queries.row(h, j0 * group);
     for (std::size_t c0 = t_begin / chunk * chunk; c0 < t_end; c0 += chunk) {
         // This chunk's tokens [t0, t1); row r sees [row_lo, row_hi) of them (relative to t0).
@@ -174,7 +178,7 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
                          Backend{});
         } else if constexpr (key_storage<KFmt>::per_channel) {
             per_channel_scores(cache, reinterpret_cast<const float*>(q_rows), rows, h, t0, t1, keys.data(),
-                               scores.data(), Backend{});
+                               scaled.data(), bias.data(), scores.data(), Backend{});
         } else {
             using act = typename KFmt::activation;
             const const_qmatrix_view<act> x(unchecked_t{}, q_rows, rows, dim, queries.row_bytes);

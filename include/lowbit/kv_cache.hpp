@@ -271,7 +271,7 @@ public:
             detail::kv_rows<VFmt>::from_float({"kv_cache::append", VFmt::name(), r}, v + r * m_dim, m_dim,
                                               staged_v.data() + r * vrow, Backend{});
         if constexpr (per_channel_keys) {
-            write_key_groups(staged_groups, n_tokens);
+            write_key_groups(staged_groups);
         } else {
             for (std::size_t t = 0; t < n_tokens; ++t)
                 for (std::size_t h = 0; h < m_heads; ++h)
@@ -330,6 +330,7 @@ private:
     /// Per-channel keys appended, staged: the keys of tokens [quantized_length(), length() + n) in f16 per head
     /// (halves), and the groups complete among them quantized (params, rows), per head.
     struct key_groups {
+        std::size_t first, done, span, n_groups;  // tokens [first, first + span) staged, [first, done) complete groups
         detail::scratch<half_bytes> halves, params;
         detail::scratch<unsigned char> rows;
     };
@@ -340,7 +341,7 @@ private:
         constexpr std::size_t group = key_group_tokens;
         const std::size_t first = quantized_length(), end = m_length + n_tokens, done = end / group * group;
         const std::size_t span = end - first, n_groups = (done - first) / group, krow = k_row_bytes(m_dim);
-        key_groups staged;
+        key_groups staged{first, done, span, n_groups, {}, {}, {}};
         staged.halves.resize(m_heads * span * m_dim), staged.params.resize(m_heads * n_groups * 2 * m_dim);
         staged.rows.resize(m_heads * (done - first) * krow);
         half_bytes* halves = staged.halves.data();
@@ -363,10 +364,9 @@ private:
         return staged;
     }
 
-    void write_key_groups(const key_groups& staged, std::size_t n_tokens) {
-        constexpr std::size_t group = key_group_tokens;
-        const std::size_t first = quantized_length(), end = m_length + n_tokens, done = end / group * group;
-        const std::size_t span = end - first, n_groups = (done - first) / group, krow = k_row_bytes(m_dim);
+    void write_key_groups(const key_groups& staged) {
+        const std::size_t first = staged.first, done = staged.done, span = staged.span, n_groups = staged.n_groups;
+        const std::size_t krow = k_row_bytes(m_dim);
         const half_bytes* halves = staged.halves.data();
         const half_bytes* params = staged.params.data();
         for (std::size_t h = 0; h < m_heads; ++h) {
@@ -374,7 +374,7 @@ private:
                 std::memcpy(m_k + (h * m_capacity + first) * krow, staged.rows.data() + h * (done - first) * krow,
                             (done - first) * krow);
             std::copy(params + h * n_groups * 2 * m_dim, params + (h + 1) * n_groups * 2 * m_dim,
-                      group_params(h, first / group));
+                      group_params(h, first / key_group_tokens));
             std::copy(halves + (h * span + done - first) * m_dim, halves + (h + 1) * span * m_dim, residual(h));
         }
     }
