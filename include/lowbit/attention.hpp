@@ -48,6 +48,8 @@ struct attention_options {
 namespace detail {
 
 constexpr std::size_t attention_chunk_tokens = 64, attention_segment_tokens = 2048, attention_query_tile = 16;
+/// Tokens of quantized keys scored by one GEMM call: 8 chunks (at a query tile's 64 rows, 128 KiB of scores).
+constexpr std::size_t attention_score_block = 8 * attention_chunk_tokens;
 
 /// Running softmax states of query rows: max m (-inf while empty), sum l, output o (head_dim floats per row).
 struct softmax_states {
@@ -152,10 +154,15 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
     const std::size_t t_begin = std::max(seg0, lo(j0)), t_end = std::min(seg1, hi(j1 - 1));
     if (t_begin >= t_end) return;
 
-    scratch<float> scores(rows * chunk), values(chunk * dim), keys, bias;
+    // Quantized keys are scored up to score_block tokens per GEMM call (its panel made once for them); the others
+    // chunk by chunk. Row r's score of token t is at scores[r * s_stride + t - scored_from].
+    constexpr bool quantized = attention_queries<KFmt, Backend>::quantized;
+    const std::size_t s_stride = quantized ? attention_score_block : chunk;
+    std::size_t scored_from = 0, scored_to = 0;
+    scratch<float> scores(rows * s_stride), values(chunk * dim), keys, bias;
     scratch<std::size_t> row_lo(rows), row_hi(rows);
     scratch<unsigned char> scaled;  // per-channel keys: the rows' scaled queries, quantized
-    if constexpr (!attention_queries<KFmt, Backend>::quantized) keys.resize(chunk * dim);
+    if constexpr (!quantized) keys.resize(chunk * dim);
     if constexpr (key_storage<KFmt>::per_channel) {
         scaled.resize(rows * const_qmatrix_view<typename KFmt::format::activation>::row_bytes(dim));
         bias.resize(rows);
@@ -171,25 +178,29 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
             if (a < b) v0 = std::min(v0, a), v1 = std::max(v1, b);
         }
         if (v0 >= v1) continue;
-        // Raw scores of tokens [t0, t1) for every row: scores[r * chunk + (t - t0)].
+        // Raw scores of tokens [t0, t1) for every row.
         if constexpr (std::is_same<KFmt, f16>::value) {
             kv_rows<f16>::to_float(cache.k_row(h, t0), (t1 - t0) * dim, keys.data(), Backend{});
             float_scores(reinterpret_cast<const float*>(q_rows), rows, keys.data(), t1 - t0, dim, scores.data(), chunk,
                          Backend{});
+            scored_from = t0;
         } else if constexpr (key_storage<KFmt>::per_channel) {
             per_channel_scores(cache, reinterpret_cast<const float*>(q_rows), rows, h, t0, t1, keys.data(),
                                scaled.data(), bias.data(), scores.data(), Backend{});
-        } else {
+            scored_from = t0;
+        } else if (t1 > scored_to) {
+            scored_from = t0, scored_to = std::min(t_end, t0 + attention_score_block);
             using act = typename KFmt::activation;
             const const_qmatrix_view<act> x(unchecked_t{}, q_rows, rows, dim, queries.row_bytes);
             serial_executor serial;
             run_matmul<const_qmatrix_view<KFmt>, serial_executor, Backend>(
-                cache.keys(h, t0, t1), x, arch::matmul_output{scores.data(), chunk, nullptr, false}, serial);
+                cache.keys(h, scored_from, scored_to), x,
+                arch::matmul_output{scores.data(), s_stride, nullptr, false}, serial);
         }
         // The value rows the rows see, as floats; `values` holds token t0 + i at row i.
         kv_rows<VFmt>::to_float(cache.v_row(h, v0), (v1 - v0) * dim, values.data() + (v0 - t0) * dim, Backend{});
-        attention_chunk(scores.data(), chunk, rows, row_lo.data(), row_hi.data(), scale, values.data(), dim, states.m,
-                        states.l, states.o, Backend{});
+        attention_chunk(scores.data() + (t0 - scored_from), s_stride, rows, row_lo.data(), row_hi.data(), scale,
+                        values.data(), dim, states.m, states.l, states.o, Backend{});
     }
 }
 
