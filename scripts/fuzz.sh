@@ -16,37 +16,34 @@ targets=${LOWBIT_FUZZ_TARGETS:-"fuzz_roundtrip fuzz_decode_dot fuzz_packed fuzz_
 # shellcheck disable=SC2086
 cmake --build "$build" -j"$(nproc)" ${LOWBIT_FUZZ_TARGETS:+--target $LOWBIT_FUZZ_TARGETS}
 
-status=0
-summary=""
-for target in $targets; do
-    exe=$build/$target
+# One target's run: saved reproducers, then fuzzing; its line of the final table goes to $build/run/<target>/summary.
+# Targets run as many at a time as there are cores (a fuzzer is one process).
+fuzz_target() {
+    local target=$1 exe=$build/$1 work=$build/run/$1 result=ok rc=0
+    mkdir -p "$work/corpus" "$work/artifacts"
     if [[ ! -x $exe ]]; then
         echo "== $target: not built (see the cmake output), skipped"
-        summary+=$(printf '%-16s %12s %10s  %s' "$target" - - "not built")$'\n'
-        continue
+        printf '%-16s %12s %10s  %s\n' "$target" - - "not built" >"$work/summary"
+        return 0
     fi
-    work=$build/run/$target
-    mkdir -p "$work/corpus" "$work/artifacts"
 
     # Saved reproducers first: each must now pass.
-    result=ok
     for input in "$root"/fuzz/regressions/"$target"/*; do
         [[ -f $input ]] || continue
         if ! "$exe" "$input" >"$work/regression.log" 2>&1 </dev/null; then
             echo "== $target: regression ${input#"$root"/} still fails:"
             grep -E "runtime error|check failed|ERROR: AddressSanitizer|^  " "$work/regression.log" | head -5 || true
             result="regressions fail"
-            status=1
         fi
     done
 
     # The working directory is the artifacts folder and every path is absolute: fuzz_cli changes directory
     # during each input.
     echo "== $target: fuzzing for ${seconds}s"
-    rc=0
     (cd "$work/artifacts" && "$exe" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 -max_len=4096 \
         -artifact_prefix="$work/artifacts/" "$work/corpus" "$root/fuzz/corpus/$target" </dev/null) \
         >"$work/fuzz.log" 2>&1 || rc=$?
+    local runs rate
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/fuzz.log" | tail -1)
     if [[ $rc -ne 0 ]]; then
@@ -54,10 +51,22 @@ for target in $targets; do
         ls "$work"/artifacts/{crash,leak,timeout,oom}-* 2>/dev/null || true
         grep -E "runtime error|check failed|ERROR: (AddressSanitizer|libFuzzer)|^  " "$work/fuzz.log" | head -8 || true
         [[ $result == ok ]] && result="finding" || result+=", finding"
-        status=1
     fi
-    summary+=$(printf '%-16s %12s %10s  %s' "$target" "${runs:-?}" "${rate:-?}" "$result")$'\n'
-done
+    printf '%-16s %12s %10s  %s\n' "$target" "${runs:-?}" "${rate:-?}" "$result" >"$work/summary"
+}
 
-printf '\n%-16s %12s %10s  %s\n%s' "target" "executions" "exec/s" "result" "$summary"
+for target in $targets; do
+    while (( $(jobs -rp | wc -l) >= $(nproc) )); do wait -n || true; done
+    rm -f "$build/run/$target/summary"
+    fuzz_target "$target" &
+done
+wait
+
+status=0
+printf '\n%-16s %12s %10s  %s\n' "target" "executions" "exec/s" "result"
+for target in $targets; do
+    line=$(cat "$build/run/$target/summary" 2>/dev/null || printf '%-16s %12s %10s  %s' "$target" - - "no result")
+    echo "$line"
+    [[ $line == *"  ok" || $line == *"not built" ]] || status=1
+done
 exit $status
