@@ -11,6 +11,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${LOWBIT_BENCH_BUILD:-$root/build-bench}
 
 "$root/scripts/install-deps.sh"
+# New build folders use Ninja where it is installed (install-deps.sh): unlike Make, it compiles a target's sources
+# while the libraries it links are still being built.
+command -v ninja >/dev/null && export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLOWBIT_BUILD_BENCHMARKS=ON \
       -DLOWBIT_BUILD_EXAMPLES=OFF -DLOWBIT_BUILD_TOOLS=OFF

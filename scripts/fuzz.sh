@@ -7,6 +7,9 @@
 # Environment: LOWBIT_FUZZ_CXX (default clang++-14), LOWBIT_FUZZ_TARGETS (default: every target; only these are built).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# New build folders use Ninja where it is installed (install-deps.sh): unlike Make, it compiles a target's sources
+# while the libraries it links are still being built.
+command -v ninja >/dev/null && export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 seconds=${1:-60}
 build=$(realpath -m "${2:-$root/build-fuzz}")
 

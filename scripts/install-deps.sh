@@ -5,7 +5,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(
-  cmake g++ make python3 python3-venv
+  cmake g++ make ninja-build python3 python3-venv
   libxsimd-dev libeigen3-dev catch2 libbenchmark-dev  # the library's and tests' dependencies
   libsimde-dev                                         # runs the AVX-512 kernels on machines without AVX-512
   g++-aarch64-linux-gnu qemu-user                      # builds the NEON backends and runs them under qemu

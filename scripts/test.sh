@@ -9,6 +9,9 @@ build=${1:-$root/build}
 jobs=$(nproc)
 
 "$root/scripts/install-deps.sh"
+# New build folders use Ninja where it is installed (install-deps.sh): unlike Make, it compiles a target's sources
+# while the libraries it links are still being built.
+command -v ninja >/dev/null && export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 
 cmake -S "$root" -B "$build/host" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build/host" -j"$jobs"
