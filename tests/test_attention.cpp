@@ -377,7 +377,9 @@ TEMPLATE_LIST_TEST_CASE("attention on the backend is the scalar reference's with
     double vmax = 0;  // the largest |v| the cache can hold: the data's, plus the formats' rounding of it
     for (float x : l.v) vmax = std::max(vmax, 1.01 * std::fabs(x));
     const double eta = std::exp(delta) - 1;
-    const double bound = (2 * eta / (1 - eta) + std::ldexp(1.0, -22) * (s.tokens + 2)) * vmax;
+    // Quantized values: each backend's int16 weights round on their own, within 63/65534 A (A <= 3 max |v|).
+    const double codes = std::is_same<V, lowbit::f16>::value ? 0.0 : 2 * 63.0 / 65534 * 3;
+    const double bound = (2 * eta / (1 - eta) + std::ldexp(1.0, -22) * (s.tokens + 2) + codes) * vmax;
     double worst = 0;
     for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::fabs(double(out[i]) - ref[i]));
     INFO("score difference " << delta << ", output difference " << worst << ", bound " << bound);
@@ -420,10 +422,12 @@ TEST_CASE("attention's float kernels are the reference's bit for bit", "[attenti
         for (float& x : s) x *= 9.0f;
         s_ref = s;
         const float scale = step == 0 ? 0.125f : 1.5f;
-        lowbit::arch::attention_chunk(s.data(), stride, rows, lo, hi, scale, v.data(), dim, m.data(), l.data(), o.data(),
-                                      backend{});
-        lowbit::arch::attention_chunk(s_ref.data(), stride, rows, lo, hi, scale, v.data(), dim, m_ref.data(), l_ref.data(),
-                                      o_ref.data(), lowbit::scalar{});
+        lowbit::arch::attention_softmax(s.data(), stride, rows, lo, hi, scale, dim, m.data(), l.data(), o.data(),
+                                        backend{});
+        lowbit::arch::attention_values(s.data(), stride, rows, lo, hi, v.data(), dim, o.data(), backend{});
+        lowbit::arch::attention_softmax(s_ref.data(), stride, rows, lo, hi, scale, dim, m_ref.data(), l_ref.data(),
+                                        o_ref.data(), lowbit::scalar{});
+        lowbit::arch::attention_values(s_ref.data(), stride, rows, lo, hi, v.data(), dim, o_ref.data(), lowbit::scalar{});
         CHECK(std::memcmp(s.data(), s_ref.data(), s.size() * 4) == 0);
         CHECK(std::memcmp(m.data(), m_ref.data(), m.size() * 4) == 0);
         CHECK(std::memcmp(l.data(), l_ref.data(), l.size() * 4) == 0);
@@ -436,4 +440,91 @@ TEST_CASE("attention's float kernels are the reference's bit for bit", "[attenti
         if (x < -87.0f) REQUIRE(e == 0.0);
         else REQUIRE(std::fabs(e - want) <= std::ldexp(want, -22));
     }
+}
+
+namespace {
+
+/// value_codes on the backend against the reference (every code byte; d and m bit for bit where finite), then
+/// attention_codes on those codes: bit for bit the reference's, and within its documented distance of the float
+/// sum of p_t * v_t.
+template <class Fmt>
+void check_value_codes(std::uint32_t seed) {
+    using block = typename Fmt::block;
+    constexpr std::size_t n = lowbit::arch::ref::value_codes_tokens, dim = 96, nb = dim / 32;
+    constexpr bool has_min = lowbit::arch::ref::value_code_format<block>::has_min;
+    // Arbitrary block bytes (scales of any bits, out-of-range codes) at an odd address.
+    offset_buffer<block> raw(n * nb, 1);
+    fill_bytes(raw.data(), raw.bytes(), seed);
+    std::vector<std::int8_t> codes(n * dim), codes_ref(n * dim);
+    std::vector<float> d(nb * n), d_ref(nb * n), m(nb * n), m_ref(nb * n);
+    lowbit::arch::value_codes(raw.data(), n, nb, codes.data(), d.data(), m.data(), n, backend{});
+    lowbit::arch::value_codes(raw.data(), n, nb, codes_ref.data(), d_ref.data(), m_ref.data(), n, lowbit::scalar{});
+    CHECK(codes == codes_ref);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        INFO("block scale " << i);
+        REQUIRE((std::isnan(d[i]) ? std::isnan(d_ref[i]) : d[i] == d_ref[i]));
+        if (has_min) REQUIRE((std::isnan(m[i]) ? std::isnan(m_ref[i]) : m[i] == m_ref[i]));
+    }
+
+    // Real blocks of normal values, one row of 96 per token; rows with their own token ranges (empty, shared,
+    // single tokens, odd and even counts). Scales and mins of tokens no row sees are NaN: never read.
+    std::vector<float> x(n * dim);
+    fill(x.data(), x.size(), data_kind::normal, seed + 1);
+    std::vector<block> blocks(n * nb);
+    lowbit::quantize_row(x.data(), x.size(), blocks.data(), lowbit::scalar{});
+    std::vector<float> values(n * dim);
+    lowbit::dequantize_row(blocks.data(), x.size(), values.data(), lowbit::scalar{});
+    constexpr std::size_t rows = 9, stride = n + 3;
+    const std::size_t lo[rows] = {0, 0, 0, 0, 3, 5, 9, 40, 63}, hi[rows] = {64, 64, 64, 64, 3, 28, 10, 57, 64};
+    lowbit::arch::value_codes(blocks.data(), n, nb, codes_ref.data(), d_ref.data(), m_ref.data(), n, lowbit::scalar{});
+    for (std::size_t t = 0; t < n; ++t) {
+        bool seen = false;
+        for (std::size_t r = 0; r < rows; ++r) seen = seen || (t >= lo[r] && t < hi[r]);
+        if (!seen)
+            for (std::size_t b = 0; b < nb; ++b) d_ref[b * n + t] = m_ref[b * n + t] = std::nanf("");
+    }
+    std::vector<float> p(rows * stride);
+    fill(p.data(), p.size(), data_kind::normal, seed + 2);
+    for (float& v : p) v = lowbit::arch::ref::softmax_exp(-std::fabs(4.0f * v));  // in (0, 1], some far below 1
+    p[2 * stride + 7] = 0.0f;                                                      // a zero inside a row's tokens
+    offset_buffer<float> o(rows * dim, 4);
+    std::vector<float> o_ref(rows * dim);
+    fill(o.data(), o.size(), data_kind::normal, seed + 3);
+    std::copy(o.data(), o.data() + o.size(), o_ref.begin());
+    const float* mins = has_min ? m_ref.data() : nullptr;
+    lowbit::arch::attention_codes(p.data(), stride, rows, lo, hi, codes_ref.data(), d_ref.data(), mins, n, dim, o.data(),
+                                  backend{});
+    std::vector<float> before(o_ref);
+    lowbit::arch::attention_codes(p.data(), stride, rows, lo, hi, codes_ref.data(), d_ref.data(), mins, n, dim,
+                                  o_ref.data(), lowbit::scalar{});
+    CHECK(std::memcmp(o.data(), o_ref.data(), o.bytes()) == 0);
+    // Against the float sum: at most (count - 1) / 65534 * max p * (max |d| * max |code| + max |m|) per output.
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < dim; ++c) {
+            const std::size_t b = c / 32;
+            double exact = before[r * dim + c], pmax = 0, dmax = 0, cmax = 0, mmax = 0;
+            for (std::size_t t = lo[r]; t < hi[r]; ++t) {
+                exact += double(p[r * stride + t]) * values[t * dim + c];
+                pmax = std::max(pmax, double(p[r * stride + t]));
+                dmax = std::max(dmax, std::fabs(double(d_ref[b * n + t])));
+                cmax = std::max(cmax, std::fabs(double(codes_ref[t * dim + c])));
+                if (has_min) mmax = std::max(mmax, std::fabs(double(m_ref[b * n + t])));
+            }
+            const double count = double(hi[r] - lo[r]);
+            const double bound = (count > 0 ? (count - 1) / 65534 : 0) * pmax * (dmax * cmax + mmax) +
+                                 1e-6 * (std::fabs(exact) + pmax * count * (dmax * cmax + mmax));
+            INFO("row " << r << ", value " << c);
+            REQUIRE(std::fabs(o_ref[r * dim + c] - exact) <= bound);
+        }
+}
+
+}  // namespace
+
+TEST_CASE("attention's value codes and integer p.v are the reference's bit for bit", "[attention][kernels]") {
+    check_value_codes<lowbit::q8_0>(21);
+    check_value_codes<lowbit::q5_1>(22);
+    check_value_codes<lowbit::q5_0>(23);
+    check_value_codes<lowbit::q4_1>(24);
+    check_value_codes<lowbit::q4_0>(25);
+    check_value_codes<lowbit::iq4_nl>(26);
 }

@@ -15,15 +15,21 @@
 ///     f16 keys as f16 keys.
 ///   - the tokens are cut at fixed positions into chunks of 64 and segments of 2048 (attention_chunk_tokens,
 ///     attention_segment_tokens). Within a segment, flash-attention's running softmax over its chunks in order
-///     (arch attention_chunk: running max m, sum l, output o += p_t * v_t with v_t the value row dequantized, in
-///     token order); the segments' (m, l, o) are then merged in order, and out = o / l. Segments are the tasks the
-///     executor runs (split-K), per KV head and tile of 16 query tokens.
+///     (arch attention_softmax: running max m, sum l, p_t = e^(s_t - m)), then the chunk's o += p_t * v_t:
+///     f16 values as floats, fma in token order (arch attention_values); quantized values as their int8 codes
+///     and block scales (arch value_codes), summed exactly in integers with int16 weights: per row and 32-value
+///     block, w_t = p_t * d_t rounded on the step max|w| / 32767 (arch attention_codes). That adds at most
+///     63/65534 A to an output (A: the largest |d * code| + |m| of the blocks seen; max |v| for the formats
+///     without a min, at most 3 max |v| with one), below 0.001 A, far below any 8-bit format's own error
+///     (ref/attention.hpp). The segments' (m, l, o) are then merged in order, and out = o / l. Segments are the
+///     tasks the executor runs (split-K), per KV head and tile of 16 query tokens.
 /// So prefill's row for query j is bit for bit the decode of a cache of length p_j + 1 (per-channel keys: with
-/// the same tokens in the residual), and every thread count gives the same bits. The float steps (ref/attention.hpp) are bit-identical on every backend, so between
-/// backends only quantized keys' scores differ (by the dot tolerance of api.hpp: Δ at most per score after
-/// scaling), and the outputs then by at most (2η / (1 - η) + 2^-22 (T + 2)) max |v| with η = e^Δ - 1 and T the
-/// tokens seen (tests/test_attention.cpp). Values that are not finite in the cache (a view over memory written
-/// elsewhere) give unspecified outputs for the queries of their chunk.
+/// the same tokens in the residual), and every thread count gives the same bits. The steps of ref/attention.hpp
+/// are bit-identical on every backend, so between backends only quantized keys' scores differ (by the dot
+/// tolerance of api.hpp: Δ at most per score after scaling), and the outputs then by at most
+/// (2η / (1 - η) + 2^-22 (T + 2)) max |v| (+ 2 * 63/65534 A for quantized values, whose rounding of w may
+/// differ) with η = e^Δ - 1 and T the tokens seen (tests/test_attention.cpp). Values that are not finite in the
+/// cache (a view over memory written elsewhere) give unspecified outputs for the queries of their chunk.
 ///
 /// Checked (lowbit::error, nothing written): n_heads a non-zero multiple of n_kv_heads, n_queries <= length, null
 /// pointers, a non-finite query or scale.
@@ -50,6 +56,7 @@ namespace detail {
 constexpr std::size_t attention_chunk_tokens = 64, attention_segment_tokens = 2048, attention_query_tile = 16;
 /// Tokens of quantized keys scored by one GEMM call: 8 chunks (at a query tile's 64 rows, 128 KiB of scores).
 constexpr std::size_t attention_score_block = 8 * attention_chunk_tokens;
+static_assert(attention_chunk_tokens <= arch::ref::value_codes_tokens, "attention_codes takes a chunk at a time");
 
 /// Running softmax states of query rows: max m (-inf while empty), sum l, output o (head_dim floats per row).
 struct softmax_states {
@@ -159,7 +166,14 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
     constexpr bool quantized = attention_queries<KFmt, Backend>::quantized;
     const std::size_t s_stride = quantized ? attention_score_block : chunk;
     std::size_t scored_from = 0, scored_to = 0;
-    scratch<float> scores(rows * s_stride), values(chunk * dim), keys, bias;
+    // Quantized values are read as codes (value_codes: int8 codes, and scales and mins block by block, token by
+    // token); f16 ones as floats.
+    constexpr bool quantized_values = !std::is_same<VFmt, f16>::value;
+    using vblock = typename std::conditional_t<quantized_values, VFmt, q8_0>::block;
+    constexpr bool value_mins = arch::ref::value_code_format<vblock>::has_min;
+    scratch<float> scores(rows * s_stride), values(quantized_values ? 0 : chunk * dim), keys, bias;
+    scratch<std::int8_t> codes(quantized_values ? chunk * dim : 0);
+    scratch<float> value_d(quantized_values ? dim / 32 * chunk : 0), value_m(value_mins ? dim / 32 * chunk : 0);
     scratch<std::size_t> row_lo(rows), row_hi(rows);
     scratch<unsigned char> scaled;  // per-channel keys: the rows' scaled queries, quantized
     if constexpr (!quantized) keys.resize(chunk * dim);
@@ -197,10 +211,20 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
                 cache.keys(h, scored_from, scored_to), x,
                 arch::matmul_output{scores.data(), s_stride, nullptr, false}, serial);
         }
-        // The value rows the rows see, as floats; `values` holds token t0 + i at row i.
-        kv_rows<VFmt>::to_float(cache.v_row(h, v0), (v1 - v0) * dim, values.data() + (v0 - t0) * dim, Backend{});
-        attention_chunk(scores.data() + (t0 - scored_from), s_stride, rows, row_lo.data(), row_hi.data(), scale,
-                        values.data(), dim, states.m, states.l, states.o, Backend{});
+        float* p = scores.data() + (t0 - scored_from);
+        attention_softmax(p, s_stride, rows, row_lo.data(), row_hi.data(), scale, dim, states.m, states.l, states.o,
+                          Backend{});
+        // The value rows the rows see (token t0 + i at row i), then o += p v.
+        if constexpr (quantized_values) {
+            value_codes(reinterpret_cast<const vblock*>(cache.v_row(h, v0)), v1 - v0, dim / 32,
+                        codes.data() + (v0 - t0) * dim, value_d.data() + (v0 - t0),
+                        value_mins ? value_m.data() + (v0 - t0) : nullptr, chunk, Backend{});
+            attention_codes(p, s_stride, rows, row_lo.data(), row_hi.data(), codes.data(), value_d.data(),
+                            value_mins ? value_m.data() : nullptr, chunk, dim, states.o, Backend{});
+        } else {
+            kv_rows<VFmt>::to_float(cache.v_row(h, v0), (v1 - v0) * dim, values.data() + (v0 - t0) * dim, Backend{});
+            attention_values(p, s_stride, rows, row_lo.data(), row_hi.data(), values.data(), dim, states.o, Backend{});
+        }
     }
 }
 

@@ -116,9 +116,12 @@
 /// After a lambda's parameter list: GCC otherwise leaves a large unrolled body as a call, which spills every
 /// vector register live across it (all are caller-saved).
 #define LOWBIT_INLINE_LAMBDA __attribute__((always_inline))
+/// A loop whose register allocation suffers from the code around it, kept a function of its own.
+#define LOWBIT_NOINLINE __attribute__((noinline))
 #else
 #define LOWBIT_INLINE inline
 #define LOWBIT_INLINE_LAMBDA
+#define LOWBIT_NOINLINE
 #endif
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)

@@ -39,6 +39,11 @@ abi::format_kernels kernels_of() {
     k.dequantize = [](const void* x, float* y, std::size_t n) {
         dequantize_blocks(static_cast<const block*>(x), y, n, B{});
     };
+    if constexpr (arch::ref::value_code_format<block>::value)
+        k.value_codes = [](const void* x, std::size_t tokens, std::size_t blocks_per_row, std::int8_t* codes, float* d,
+                           float* m, std::size_t stride) {
+            arch::value_codes(static_cast<const block*>(x), tokens, blocks_per_row, codes, d, m, stride, B{});
+        };
     if constexpr (is_one_of<Fmt>(weight_formats{})) {
         using act = typename Fmt::activation;
         k.dot = [](const void* w, const void* a, std::size_t n) {
@@ -84,8 +89,14 @@ const kernel_table& LOWBIT_CONCAT(kernels_, LOWBIT_DISPATCH_BACKEND, )() {
         [](const float* q, std::size_t rows, const float* k, std::size_t tokens, std::size_t dim, float* s,
            std::size_t s_stride) { arch::float_scores(q, rows, k, tokens, dim, s, s_stride, B{}); },
         [](float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo, const std::size_t* hi, float scale,
-           const float* v, std::size_t dim, float* m, float* l, float* o) {
-            arch::attention_chunk(s, s_stride, rows, lo, hi, scale, v, dim, m, l, o, B{});
+           std::size_t dim, float* m, float* l, float* o) {
+            arch::attention_softmax(s, s_stride, rows, lo, hi, scale, dim, m, l, o, B{});
+        },
+        [](const float* p, std::size_t p_stride, std::size_t rows, const std::size_t* lo, const std::size_t* hi,
+           const float* v, std::size_t dim, float* o) { arch::attention_values(p, p_stride, rows, lo, hi, v, dim, o, B{}); },
+        [](const float* p, std::size_t p_stride, std::size_t rows, const std::size_t* lo, const std::size_t* hi,
+           const std::int8_t* codes, const float* d, const float* mins, std::size_t d_stride, std::size_t dim, float* o) {
+            arch::attention_codes(p, p_stride, rows, lo, hi, codes, d, mins, d_stride, dim, o, B{});
         }};
     static const kernel_table table{version, B::name(), B::emulated, detail::size_of(all_formats{}),
                                     detail::kernels_of_all(all_formats{}), attention};

@@ -74,10 +74,27 @@ inline void float_scores(const float* q, std::size_t rows, const float* k, std::
     detail::dispatched_table().attention.float_scores(q, rows, k, tokens, dim, s, s_stride);
 }
 
-inline void attention_chunk(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
-                            const std::size_t* hi, float scale, const float* v, std::size_t dim, float* m, float* l,
-                            float* o, const dispatched&) {
-    detail::dispatched_table().attention.attention_chunk(s, s_stride, rows, lo, hi, scale, v, dim, m, l, o);
+inline void attention_softmax(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
+                              const std::size_t* hi, float scale, std::size_t dim, float* m, float* l, float* o,
+                              const dispatched&) {
+    detail::dispatched_table().attention.attention_softmax(s, s_stride, rows, lo, hi, scale, dim, m, l, o);
+}
+
+inline void attention_values(const float* p, std::size_t p_stride, std::size_t rows, const std::size_t* lo,
+                             const std::size_t* hi, const float* v, std::size_t dim, float* o, const dispatched&) {
+    detail::dispatched_table().attention.attention_values(p, p_stride, rows, lo, hi, v, dim, o);
+}
+
+template <class Block>
+void value_codes(const Block* x, std::size_t tokens, std::size_t blocks_per_row, std::int8_t* codes, float* d, float* m,
+                 std::size_t stride, const dispatched&) {
+    detail::dispatched_kernels<typename Block::format>().value_codes(x, tokens, blocks_per_row, codes, d, m, stride);
+}
+
+inline void attention_codes(const float* p, std::size_t p_stride, std::size_t rows, const std::size_t* lo,
+                            const std::size_t* hi, const std::int8_t* codes, const float* d, const float* mins,
+                            std::size_t d_stride, std::size_t dim, float* o, const dispatched&) {
+    detail::dispatched_table().attention.attention_codes(p, p_stride, rows, lo, hi, codes, d, mins, d_stride, dim, o);
 }
 
 }  // namespace arch

@@ -1,9 +1,10 @@
 #pragma once
 /// \file arch/avx2/attention.hpp
-/// AVX2 kernels of attention.hpp's float steps (ref/attention.hpp), bit for bit the reference's: 8 lanes run the
-/// reference's fmas for 8 values at once. The AVX-512 and AVX-VNNI backends inherit them (on Zen 4 a ymm FMA has the
-/// throughput of a zmm one).
-#include "../../ref/attention.hpp"
+/// AVX2 kernels of attention.hpp's steps (ref/attention.hpp), bit for bit the reference's: 8 lanes run the
+/// reference's float operations for 8 values at once, and attention_codes' exact integer sums come from vpmaddwd
+/// over pairs of tokens (arch/x86/attention.hpp). The AVX-512 and AVX-VNNI backends inherit them (on Zen 4 a ymm
+/// FMA has the throughput of a zmm one), except attention_codes, which they run with vpdpwssd.
+#include "../x86/attention.hpp"
 
 #include <immintrin.h>
 
@@ -29,7 +30,7 @@ LOWBIT_INLINE __m256 softmax_exp8(__m256 x) noexcept {
     return _mm256_andnot_ps(_mm256_cmp_ps(x, floor, _CMP_LT_OQ), e);  // 0 where x < -87
 }
 
-/// ref::attention_chunk_by's operations on 8 lanes.
+/// ref::softmax_step_by's and ref::accumulate_values_by's operations on 8 lanes.
 struct attention_ops {
     static void rescale(float* o, std::size_t dim, float f) noexcept {
         const __m256 f8 = _mm256_set1_ps(f);
@@ -90,10 +91,34 @@ inline void float_scores(const float* q, std::size_t rows, const float* k, std::
         }
 }
 
-inline void attention_chunk(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
-                            const std::size_t* hi, float scale, const float* v, std::size_t dim, float* m, float* l,
-                            float* o, const avx2&) noexcept {
-    ref::attention_chunk_by<x86_impl::attention_ops>(s, s_stride, rows, lo, hi, scale, v, dim, m, l, o);
+inline void attention_softmax(float* s, std::size_t s_stride, std::size_t rows, const std::size_t* lo,
+                              const std::size_t* hi, float scale, std::size_t dim, float* m, float* l, float* o,
+                              const avx2&) noexcept {
+    ref::softmax_step_by<x86_impl::attention_ops>(s, s_stride, rows, lo, hi, scale, dim, m, l, o);
+}
+
+inline void attention_values(const float* p, std::size_t p_stride, std::size_t rows, const std::size_t* lo,
+                             const std::size_t* hi, const float* v, std::size_t dim, float* o, const avx2&) noexcept {
+    ref::accumulate_values_by<x86_impl::attention_ops>(p, p_stride, rows, lo, hi, v, dim, o);
+}
+
+template <class Block, ref::if_value_code_format<Block> = 0>
+inline void value_codes(const Block* x, std::size_t tokens, std::size_t blocks_per_row, std::int8_t* codes, float* d,
+                        float* m, std::size_t stride, const avx2&) noexcept {
+    for (std::size_t t = 0; t < tokens; ++t)
+        for (std::size_t j = 0; j < blocks_per_row; ++j) {
+            const Block& b = x[t * blocks_per_row + j];
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * (t * blocks_per_row + j)),
+                                x86_impl::block_value_codes(b));
+            d[j * stride + t] = x86_impl::load_half1(b.d);
+            if constexpr (Block::format::has_min) m[j * stride + t] = x86_impl::load_half1(b.m);
+        }
+}
+
+inline void attention_codes(const float* p, std::size_t p_stride, std::size_t rows, const std::size_t* lo,
+                            const std::size_t* hi, const std::int8_t* codes, const float* d, const float* mins,
+                            std::size_t d_stride, std::size_t dim, float* o, const avx2&) noexcept {
+    x86_impl::attention_codes_by<x86_impl::madd_pairs>(p, p_stride, rows, lo, hi, codes, d, mins, d_stride, dim, o);
 }
 
 }  // namespace arch
