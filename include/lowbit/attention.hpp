@@ -194,7 +194,8 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
         if (v0 >= v1) continue;
         // Raw scores of tokens [t0, t1) for every row.
         if constexpr (std::is_same<KFmt, f16>::value) {
-            kv_rows<f16>::to_float(cache.k_row(h, t0), (t1 - t0) * dim, keys.data(), Backend{});
+            half_to_float(reinterpret_cast<const half_bytes*>(cache.k_row(h, t0)), keys.data(), (t1 - t0) * dim,
+                          Backend{});
             float_scores(reinterpret_cast<const float*>(q_rows), rows, keys.data(), t1 - t0, dim, scores.data(), chunk,
                          Backend{});
             scored_from = t0;
@@ -222,7 +223,8 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
             attention_codes(p, s_stride, rows, row_lo.data(), row_hi.data(), codes.data(), value_d.data(),
                             value_mins ? value_m.data() : nullptr, chunk, dim, states.o, Backend{});
         } else {
-            kv_rows<VFmt>::to_float(cache.v_row(h, v0), (v1 - v0) * dim, values.data() + (v0 - t0) * dim, Backend{});
+            half_to_float(reinterpret_cast<const half_bytes*>(cache.v_row(h, v0)), values.data() + (v0 - t0) * dim,
+                          (v1 - v0) * dim, Backend{});
             attention_values(p, s_stride, rows, row_lo.data(), row_hi.data(), values.data(), dim, states.o, Backend{});
         }
     }

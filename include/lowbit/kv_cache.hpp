@@ -68,18 +68,10 @@ struct per_channel {
 
 namespace detail {
 
-/// Rows of KV storage format Fmt: bytes per row and the float row of a stored one.
+/// Rows of KV storage format Fmt: bytes per row, and writing one.
 template <class Fmt>
 struct kv_rows {
     static constexpr std::size_t bytes(std::size_t n) noexcept { return n / Fmt::block_size * Fmt::block_bytes; }
-
-    template <class Backend>
-    static void to_float(const unsigned char* row, std::size_t n, float* y, Backend) {
-        if constexpr (std::is_same<Fmt, f16>::value)
-            half_to_float(reinterpret_cast<const half_bytes*>(row), y, n, Backend{});
-        else
-            dequantize_blocks(reinterpret_cast<const typename Fmt::block*>(row), y, n / Fmt::block_size, Backend{});
-    }
 
     /// Writes the n finite values of x as a row; raises (at, naming value `first + i`) where the format cannot
     /// hold them.

@@ -1,8 +1,8 @@
 #pragma once
 /// \file ref/attention.hpp
-/// Reference kernels of attention.hpp's float steps, on the `scalar` tag: the specification every backend's
-/// kernels reproduce bit for bit (each value goes through the same fused multiply-adds in the same order; a SIMD
-/// kernel only computes several at once).
+/// Reference kernels of attention.hpp's steps, on the `scalar` tag: the specification every backend's kernels
+/// reproduce bit for bit (each value goes through the same fused multiply-adds in the same order, integer sums are
+/// exact in any order; a SIMD kernel only computes several at once).
 ///   half_to_float     f16 keys or values as floats (exact);
 ///   float_scores      q . k of f16 keys, in 16 lanes (lane j takes i = j mod 16, an fma chain in i's order),
 ///                     the lanes then added pairwise: 8, 4, 2, 1;
@@ -287,11 +287,10 @@ inline void attention_codes(const float* p, std::size_t p_stride, std::size_t ro
         for (std::size_t b = 0; b < dim / 32; ++b) {
             float* ob = o + r * dim + 32 * b;
             const float step = ref::value_weights(pr, d + b * d_stride, lo[r], hi[r], w);
-            for (std::size_t i = 0; i < 32; ++i) {
-                std::int32_t isum = 0;
-                for (std::size_t t = lo[r]; t < hi[r]; ++t) isum += w[t] * codes[t * dim + 32 * b + i];
-                ob[i] = std::fma(step, static_cast<float>(isum), ob[i]);
-            }
+            std::int32_t isum[32] = {};
+            for (std::size_t t = lo[r]; t < hi[r]; ++t)
+                for (std::size_t i = 0; i < 32; ++i) isum[i] += w[t] * codes[t * dim + 32 * b + i];
+            for (std::size_t i = 0; i < 32; ++i) ob[i] = std::fma(step, static_cast<float>(isum[i]), ob[i]);
             if (mins) {
                 const float min_step = ref::value_weights(pr, mins + b * d_stride, lo[r], hi[r], w);
                 std::int32_t msum = 0;

@@ -145,8 +145,10 @@ void codes_rows(const float* const* pm, std::size_t u0, std::size_t u1, const st
             for (int r = 0; r < R; ++r) {
                 const float min_step = code_weights(pm[r], mins + b * d_stride, g0, g1, w[r]);
                 __m256i sum = _mm256_setzero_si256();
-                for (std::size_t g = g0; g < g1; g += 8)
-                    sum = _mm256_add_epi32(sum, _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + g))));
+                for (std::size_t g = g0; g < g1; g += 8) {
+                    const __m128i w8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + g));
+                    sum = _mm256_add_epi32(sum, _mm256_cvtepi16_epi32(w8));
+                }
                 const __m256 s = _mm256_set1_ps(min_step), msum = _mm256_set1_ps(static_cast<float>(hsum_epi32(sum)));
                 float* y = o[r] + 32 * b;
                 for (int i = 0; i < 32; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(s, msum, _mm256_loadu_ps(y + i)));
@@ -163,9 +165,11 @@ struct codes_ops {
     /// Masked loads: no lane outside the row's tokens is read.
     static void probabilities(const float* p, std::size_t lo, std::size_t hi, float* pm) noexcept {
         const __m256i a = _mm256_set1_epi32(static_cast<int>(lo) - 1), b = _mm256_set1_epi32(static_cast<int>(hi));
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         for (std::size_t t = 0; t < ref::value_codes_tokens; t += 8) {
-            const __m256i i = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(t)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            _mm256_store_ps(pm + t, _mm256_maskload_ps(p + t, _mm256_and_si256(_mm256_cmpgt_epi32(i, a), _mm256_cmpgt_epi32(b, i))));
+            const __m256i i = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(t)), lanes);
+            const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(i, a), _mm256_cmpgt_epi32(b, i));
+            _mm256_store_ps(pm + t, _mm256_maskload_ps(p + t, in));
         }
     }
     template <int R>
