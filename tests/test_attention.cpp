@@ -451,7 +451,7 @@ template <class Fmt>
 void check_value_codes(std::uint32_t seed) {
     using block = typename Fmt::block;
     constexpr std::size_t n = lowbit::arch::ref::value_codes_tokens, dim = 96, nb = dim / 32;
-    constexpr bool has_min = lowbit::arch::ref::value_code_format<block>::has_min;
+    constexpr bool has_min = Fmt::has_min;
     // Arbitrary block bytes (scales of any bits, out-of-range codes) at an odd address.
     offset_buffer<block> raw(n * nb, 1);
     fill_bytes(raw.data(), raw.bytes(), seed);

@@ -170,7 +170,7 @@ void attend_segment(const kv_cache_view<KFmt, VFmt>& cache, attention_queries<KF
     // token); f16 ones as floats.
     constexpr bool quantized_values = !std::is_same<VFmt, f16>::value;
     using vblock = typename std::conditional_t<quantized_values, VFmt, q8_0>::block;
-    constexpr bool value_mins = arch::ref::value_code_format<vblock>::has_min;
+    constexpr bool value_mins = vblock::format::has_min;
     scratch<float> scores(rows * s_stride), values(quantized_values ? 0 : chunk * dim), keys, bias;
     scratch<std::int8_t> codes(quantized_values ? chunk * dim : 0);
     scratch<float> value_d(quantized_values ? dim / 32 * chunk : 0), value_m(value_mins ? dim / 32 * chunk : 0);

@@ -98,6 +98,15 @@ constexpr bool is_kv_format(type_list<Formats...>) noexcept {
     return (std::is_same<Fmt, Formats>::value || ...);
 }
 
+/// attention.hpp reads every quantized value format as codes: ref::value_code_format must list them all.
+template <class... Formats>
+constexpr bool value_codes_cover(type_list<Formats...>) noexcept {
+    return (arch::ref::value_code_format<typename std::conditional_t<std::is_same<Formats, f16>::value, q8_0,
+                                                                      Formats>::block>::value &&
+            ...);
+}
+static_assert(value_codes_cover(kv_formats{}), "a KV format that value_codes cannot read");
+
 template <class KFmt>
 struct key_storage {  // keys stored as rows of KFmt
     using row_format = KFmt;

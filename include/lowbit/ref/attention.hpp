@@ -188,9 +188,7 @@ void block_value_codes(const Block& b, std::int8_t* code, float& d, float& m) no
 template <class Block>
 struct value_code_format
     : std::integral_constant<bool, std::is_same<Block, q8_0::block>::value || nibble_format<Block>::value ||
-                                       std::is_same<Block, iq4_nl::block>::value> {
-    static constexpr bool has_min = Block::format::has_min;
-};
+                                       std::is_same<Block, iq4_nl::block>::value> {};
 template <class Block>
 using if_value_code_format = std::enable_if_t<value_code_format<Block>::value, int>;
 
@@ -256,7 +254,7 @@ inline void attention_values(const float* p, std::size_t p_stride, std::size_t r
 
 /// `tokens` value rows of `blocks_per_row` blocks each (contiguous) as codes: block k = t * blocks_per_row + j
 /// (token t, block j of its row) gives codes[32 k .. 32 k + 32), d[j * stride + t] and, for the formats with a
-/// min (value_code_format<Block>::has_min), m[j * stride + t] (m is not written otherwise).
+/// min (Block::format::has_min), m[j * stride + t] (m is not written otherwise).
 template <class Block, ref::if_value_code_format<Block> = 0>
 inline void value_codes(const Block* x, std::size_t tokens, std::size_t blocks_per_row, std::int8_t* codes, float* d,
                         float* m, std::size_t stride, const scalar&) noexcept {
@@ -265,7 +263,7 @@ inline void value_codes(const Block* x, std::size_t tokens, std::size_t blocks_p
             float dj, mj;
             ref::block_value_codes(x[t * blocks_per_row + j], codes + 32 * (t * blocks_per_row + j), dj, mj);
             d[j * stride + t] = dj;
-            if constexpr (ref::value_code_format<Block>::has_min) m[j * stride + t] = mj;
+            if constexpr (Block::format::has_min) m[j * stride + t] = mj;
         }
 }
 
