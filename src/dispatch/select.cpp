@@ -35,7 +35,7 @@ const lowbit::abi::kernel_table& choose() {
     const lowbit::cpu_features cpu = lowbit::detect_cpu();
 #if defined(LOWBIT_DISPATCH_EMULATED)
     // The test build whose SIMD tables emulate AVX-512 and AVX-VNNI in AVX2 (tests/CMakeLists.txt): they run on AVX2.
-#define LOWBIT_RUNS_(tag) (std::strcmp(#tag, "scalar") == 0 || lowbit::arch::avx2::runs_on(cpu))
+#define LOWBIT_RUNS_(tag) (lowbit::arch::tag::runs_on(cpu) || lowbit::arch::avx2::runs_on(cpu))
 #else
 #define LOWBIT_RUNS_(tag) lowbit::arch::tag::runs_on(cpu)
 #endif
