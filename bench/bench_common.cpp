@@ -39,6 +39,7 @@ suite_sizes make_sizes(const std::string& name) {
         s.threads = {1, 2};
         s.calibration_quality = {{32, 256, 256}};
         s.calibration_timed = {{64, 256, 256}};
+        s.quality_rows = 1;
         s.attention_contexts = {100};
         s.attention_prefill = {{100, 20}};
         s.attention_all_formats = true;
@@ -55,6 +56,7 @@ suite_sizes make_sizes(const std::string& name) {
         s.scalar_batches = {8};
         s.threads = {1, 2};
         s.calibration_quality = {{256, 1024, 2048}};
+        s.quality_rows = 16;
         s.attention_contexts = {4096, 32768};
         s.attention_prefill = {{2048, 256}};
     } else if (name == "full") {
@@ -70,6 +72,7 @@ suite_sizes make_sizes(const std::string& name) {
         s.threads = {1, 2};
         s.calibration_quality = {{1024, 1024, 2048}};
         s.calibration_timed = {{4096, 4096, 4096}};  // issue #16's target: <= 20 s on one core
+        s.quality_rows = 64;
         s.attention_contexts = {4096, 32768, 131072};
         s.attention_prefill = {{4096, 512}};
         s.attention_all_formats = true;

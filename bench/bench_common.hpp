@@ -52,6 +52,8 @@ struct suite_sizes {
     /// activation rows), and the time of seqmse and gptq on q4_K at calibration_timed.
     std::vector<std::array<std::size_t, 3>> calibration_quality;
     std::vector<std::array<std::size_t, 3>> calibration_timed;
+    /// Rows of 4096 values whose round trip measures each format's quality (bench_quality.cpp).
+    std::size_t quality_rows = 0;
     /// attention.hpp: decode at these context lengths; prefill of (context, query tokens); every KV format pair
     /// or only f16, q8_0 and q4_0.
     std::vector<std::size_t> attention_contexts;
@@ -224,7 +226,7 @@ void for_weight_formats(F&& f) {
     for_each_format<lowbit::weight_formats>::apply(f);
 }
 
-// Registration, one function per source file: lowbit_bench's three (called in this order by lowbit_driver.cpp),
+// Registration, one function per source file: lowbit_bench's (called in this order by lowbit_driver.cpp),
 // and the Eigen baselines' (eigen_driver.cpp).
 void register_kernel_benchmarks(const suite_sizes& sizes);
 void register_matmul_benchmarks(const suite_sizes& sizes);
@@ -232,5 +234,6 @@ void register_limit_benchmarks(const suite_sizes& sizes);
 void register_attention_benchmarks(const suite_sizes& sizes);
 void register_eigen_benchmarks(const suite_sizes& sizes);
 void register_calibration_benchmarks(const suite_sizes& sizes);
+void register_quality_benchmarks(const suite_sizes& sizes);
 
 }  // namespace lowbit_bench

@@ -28,6 +28,7 @@ void register_benchmarks(const std::string& sizes) {
     register_matmul_benchmarks(s);
     register_attention_benchmarks(s);
     register_limit_benchmarks(s);
+    register_quality_benchmarks(s);
 }
 
 }  // namespace lowbit_bench

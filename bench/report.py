@@ -10,7 +10,9 @@ bench_eigen_<level>.json. The report (printed, and saved as report.md) has:
   * one table per format with every gemv / gemm case on every backend;
   * the measured limits (read bandwidth, memcpy, int8 peak, float Eigen);
   * the weight memory of 7B, 8B and 70B parameter models in each format;
-and a PNG plot of throughput per bit-width (one line per op, the limits as horizontal lines).
+  * the quality of each format: SNR of the round trip of Gaussian and Student-t(3) rows, and the quantizer's time;
+and PNG plots of throughput per bit-width (one line per op, the limits as horizontal lines) and of SNR per
+bit-width beside the rate-distortion bound.
 
 Usage: report.py [--quick | --full] [--build-dir DIR] [--out DIR] [--backends avx2,...|all] [--filter REGEX]
        report.py --from-json DIR        (re-render the report of an earlier run, without running anything)
@@ -48,7 +50,8 @@ MODES = {  # --lowbit_sizes, repetitions, --benchmark_min_time (seconds; Benchma
 class Result:
     """The median of one benchmark's repetitions."""
 
-    kind: str  # a kernel op, attention_decode, attention_prefill, or read_bw, memcpy, int8_peak, eigen_gemv, eigen_gemm
+    kind: str  # a kernel op, attention_decode, attention_prefill, quality/<method>/<data>, or read_bw, memcpy,
+    #            int8_peak, eigen_gemv, eigen_gemm
     fmt: str | None  # weight format of a kernel op; "<k>-<v>" of attention
     backend: str  # the run's: the lowbit backend, or eigen_<level> for a baseline executable
     isa: str | None  # int8_peak's instruction set
@@ -173,12 +176,15 @@ def load_json(path: Path, run: Run) -> None:
             continue
         run.repetitions = max(run.repetitions, int(r.get("repetitions", 1)))
         parts, args = parse_name(r.get("run_name", r["name"]))
-        rates = {k: float(r[k]) for k in ("bytes_per_second", "weights", "FLOP", "OP", "tokens") if k in r}
+        rates = {k: float(r[k]) for k in ("bytes_per_second", "weights", "FLOP", "OP", "tokens", "snr_db",
+                                          "bits_per_weight", "seconds_per_4096x4096") if k in r}
         threads = args.pop("threads", 1)
         kind = parts[0]
         fmt = parts[1] if kind in KERNEL_OPS else None
         if kind == "attention":  # attention/decode/<k>-<v>/<backend>/...: kind attention_decode, fmt "<k>-<v>"
             kind, fmt = f"attention_{parts[1]}", parts[2]
+        if kind == "quality":  # quality/<format>/<method>/<data>/...: kind quality/<method>/<data>
+            kind, fmt = f"quality/{parts[2]}/{parts[3]}", parts[1]
         isa = parts[1] if kind == "int8_peak" else None
         run.results.append(Result(kind, fmt, backend, isa, args, threads, rates, r.get("label", "")))
 
@@ -230,9 +236,13 @@ def eigen_for(run: Run, r: Result) -> Result | None:
 
 
 def bits_per_weight(run: Run) -> dict[str, float]:
-    """8 x (weight bytes / s) / (weights / s) of the gemv and dot benchmarks: no table of formats needed."""
+    """8 x (weight bytes / s) / (weights / s) of the gemv and dot benchmarks, or the quality benchmarks' counter: no
+    table of formats needed."""
     bpw, size = {}, {}
     for r in run.results:
+        if r.kind.startswith("quality/") and r.fmt and "bits_per_weight" in r.rates:
+            bpw.setdefault(r.fmt, r.rates["bits_per_weight"])
+            size.setdefault(r.fmt, 0)
         if r.kind in ("dot", "gemv") and r.fmt and "weights" in r.rates and "bytes_per_second" in r.rates:
             # The largest case: a packed format's small matrices carry padding rows.
             n = r.args.get("n") or r.args.get("rows", 0) * r.args.get("cols", 0)
@@ -438,6 +448,103 @@ def attention_table(run: Run) -> str:
               "(tokens per second) against the f16 cache at the same context.")
     return "## Attention\n\n" + legend + "\n\n" + md_table(
         ["case", "backend", "context", "threads", "GB/s", "% read BW", "× f16", "prefill"], rows)
+
+
+RD_DB_PER_BIT = 20 * math.log10(2)  # the rate-distortion bound of Gaussian data: 6.02 dB per bit
+
+
+def quality_results(run: Run) -> dict[tuple[str, str], Result]:
+    """(format, 'method/data') -> the quality result of the best backend that ran it (all give the same bytes)."""
+    out: dict[tuple[str, str], Result] = {}
+    for r in sorted((r for r in run.results if r.kind.startswith("quality/") and r.fmt),
+                    key=lambda r: backend_rank(r.backend)):
+        out[(r.fmt, r.kind[len("quality/"):])] = r
+    return out
+
+
+def quality_table(run: Run, bpw: dict[str, float]) -> str:
+    q = quality_results(run)
+    if not q:
+        return ""
+    fmts = sorted({f for f, _ in q}, key=lambda f: -bpw.get(f, 0.0))
+    rows_ = next(iter(q.values())).args
+
+    def cell(fmt: str, data: str, key: str, form: str) -> str:
+        values = [q[(fmt, f"{m}/{data}")].rates.get(key) if (fmt, f"{m}/{data}") in q else None for m in ("rtn", "search")]
+        return " / ".join("–" if v is None else format(v, form) for v in values)
+
+    rows = [[f, f"{bpw.get(f, 0.0):.4g}", f"{RD_DB_PER_BIT * bpw.get(f, 0.0):.1f}", cell(f, "normal", "snr_db", ".2f"),
+             cell(f, "student_t3", "snr_db", ".2f"), cell(f, "normal", "seconds_per_4096x4096", ".3g")] for f in fmts]
+    return (f"## Quality (round trip of {rows_.get('rows')} rows of {rows_.get('cols')} values; rtn / search)\n\n"
+            "SNR = 10 log10 (sum x^2 / sum (x - y)^2); the bound is the rate-distortion limit of Gaussian data at that rate "
+            "(6.02 dB per bit); time: the quantizer on one thread, scaled to a 4096x4096 matrix.\n\n"
+            + md_table(["format", "bits/weight", "bound N(0,1) dB", "SNR N(0,1) dB", "SNR t(3) dB", "s per 4096²"],
+                       rows))
+
+
+def plot_quality(run: Run, bpw: dict[str, float], path: Path) -> bool:
+    """SNR of the best method against bits per weight, one point per format for Gaussian (filled) and Student-t(3)
+    (hollow) rows, with the rate-distortion bound of Gaussian data as a line. False without matplotlib or data."""
+    q = quality_results(run)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import MultipleLocator
+        from matplotlib.transforms import Bbox
+    except ImportError:
+        return False
+    if not q:
+        return False
+    fig, ax = plt.subplots(figsize=(11, 7), dpi=110)
+    xs = [bpw[f] for f, _ in q if f in bpw]
+    lo, hi = min(xs) - 0.25, max(xs) + 0.25
+    ax.plot([lo, hi], [RD_DB_PER_BIT * lo, RD_DB_PER_BIT * hi], color="gray", linestyle="--", linewidth=1.2,
+            label="rate-distortion bound, Gaussian data (6.02 dB per bit)")
+    marks = []
+    for data, colour, filled, label in (("normal", "tab:blue", True, "N(0,1)"), ("student_t3", "tab:red", False,
+                                                                                 "Student-t(3)")):
+        pts = []
+        for f in sorted({f for f, _ in q}):
+            best = max((q[(f, f"{m}/{data}")].rates.get("snr_db", -1e9) for m in ("rtn", "search")
+                        if (f, f"{m}/{data}") in q), default=None)
+            if best is not None and f in bpw:
+                pts.append((bpw[f], best, f))
+        lowbit_own = [p for p in pts if p[2].startswith("tcq")]
+        others = [p for p in pts if not p[2].startswith("tcq")]
+        for group, marker, suffix in ((others, "o", "GGUF formats"), (lowbit_own, "*", "lowbit's trellis formats")):
+            if group:
+                ax.scatter([p[0] for p in group], [p[1] for p in group], marker=marker, s=70 if marker == "*" else 30,
+                           color=colour if filled else "white", edgecolors=colour, linewidths=1.2, zorder=3,
+                           label=f"{label}, {suffix} (best of rtn / search)")
+        marks += [(x, y, f, colour) for x, y, f in pts]
+    ax.set_xlim(lo, hi)
+    ax.xaxis.set_major_locator(MultipleLocator(1.0))
+    ax.xaxis.set_minor_locator(MultipleLocator(0.25))
+    ax.set_xlabel("bits per weight (everything stored counted: codes, scales, mins)")
+    ax.set_ylabel("SNR of the round trip (dB)")
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", alpha=0.12)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("Quality per bit-width: closer to the dashed bound is better")
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's
+    marker = 3.0 * fig.dpi / 72
+    obstacles = []
+    for x, y, *_ in marks:
+        px, py = ax.transData.transform((x, y))
+        obstacles.append(Bbox.from_extents(px - marker, py - marker, px + marker, py + marker))
+    labels = []
+    for x, y, f, colour in marks:
+        ann = ax.annotate(f, xy=(x, y), xytext=(0, 4), textcoords="offset points", fontsize=6.5, color=colour,
+                          bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.7))
+        labels.append((ann, SIDES + ABOVE + BELOW, False))
+    place_labels(ax, renderer, labels, obstacles)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def memory_table(bpw: dict[str, float]) -> str:
@@ -688,7 +795,7 @@ def main() -> None:
     parts += [f"Skipped: {b}: {why}" for b, why in run.skipped.items()]
     if bpw:
         parts += [summary_table(run, bpw), format_tables(run, bpw), kernel_table(run, bpw)]
-    parts += [t for t in (attention_table(run), limits_table(run)) if t]
+    parts += [t for t in (attention_table(run), limits_table(run), quality_table(run, bpw)) if t]
     if bpw:
         parts.append(memory_table(bpw))
     report = "\n\n".join(parts) + "\n"
@@ -697,6 +804,9 @@ def main() -> None:
     png = out / "throughput.png"
     if bpw and plot(run, bpw, png):
         print(f"plot: {png}", file=sys.stderr)
+    quality_png = out / "quality.png"
+    if bpw and plot_quality(run, bpw, quality_png):
+        print(f"plot: {quality_png}", file=sys.stderr)
     print(f"report: {out / 'report.md'}", file=sys.stderr)
 
 

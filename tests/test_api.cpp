@@ -109,6 +109,8 @@ template <> double rmse_bound<lowbit::mxfp4>() { return 0.126; }
 template <> double rmse_bound<lowbit::iq4_xs>() { return 0.089; }
 template <> double rmse_bound<lowbit::tq2_0>() { return 0.88; }
 template <> double rmse_bound<lowbit::tq1_0>() { return 0.88; }
+template <> double rmse_bound<lowbit::tcq3>() { return 0.13; }
+template <> double rmse_bound<lowbit::tcq2>() { return 0.26; }
 template <> double rmse_bound<lowbit::iq3_s>() { return 0.142; }
 template <> double rmse_bound<lowbit::iq3_xxs>() { return 0.195; }
 template <> double rmse_bound<lowbit::iq2_s>() { return 0.264; }

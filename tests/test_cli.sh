@@ -104,7 +104,7 @@ golden)
       END {want = sqrt(s / n); exit !(n == 5120 && (got - want)^2 <= (1e-5 * want)^2)}' ||
     fail "error's RMSE $(stat_of search.txt rmse) is not that of quantize + dequantize"
   # (the ternary formats on their own inputs: q4_0's reach 1e5, beyond their fp16 d = max |x|; their rtn SNR is low)
-  for fmt in q4_0 q4_K q2_K q8_0 iq4_nl iq4_xs mxfp4 iq3_xxs iq2_xs iq1_m tq2_0 tq1_0; do
+  for fmt in q4_0 q4_K q2_K q8_0 iq4_nl iq4_xs mxfp4 iq3_xxs iq2_xs iq1_m tq2_0 tq1_0 tcq3 tcq2; do
     src=$in least=5
     [[ $fmt == tq* ]] && src=$data/$fmt.input.f32 least=0
     [[ $fmt == iq1* ]] && least=0
@@ -297,7 +297,7 @@ requantize)
   cmp -s <(tail -c 40000 q4_0_t1.gguf) <(tail -c 40000 again.gguf) || fail "requantize q4_0 -> q4_0 changed data"
 
   expect 2 "missing --type TYPE" requantize "$model" out.gguf
-  expect 2 "unknown --type 'q4_K_X' (weight formats: q8_0, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, iq4_nl, q4_K, iq4_xs, mxfp4, iq3_s, q3_K, iq3_xxs, q2_K, iq2_s, iq2_xs, iq2_xxs, tq2_0, iq1_m, tq1_0, iq1_s; mixes: Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M)" \
+  expect 2 "unknown --type 'q4_K_X' (weight formats: q8_0, q6_K, q5_1, q5_0, q5_K, q4_1, q4_0, iq4_nl, q4_K, iq4_xs, mxfp4, iq3_s, q3_K, tcq3, iq3_xxs, q2_K, iq2_s, iq2_xs, tcq2, iq2_xxs, tq2_0, iq1_m, tq1_0, iq1_s; mixes: Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M)" \
     requantize "$model" out.gguf --type q4_K_X
   expect 2 "--type q8_K is an activation format, not a weight format" requantize "$model" out.gguf --type q8_K
   expect 2 "'requantize' takes no --importance" requantize "$model" out.gguf --type q4_0 --importance x

@@ -98,6 +98,50 @@ inline void fill_bytes(void* p, std::size_t n, std::uint32_t seed) {
     for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<unsigned char>(rng());
 }
 
+/// Formats with their own test hooks (the K formats, q8_K, iq4_xs and the codebook formats: format/kquant_common.hpp)
+/// set their scales; the others have an fp16 d (and q4_1 / q5_1 / q8_1 a second fp16 field), or mxfp4's exponent.
+template <class Fmt, class = void>
+struct has_scale_hooks : std::false_type {};
+template <class Fmt>
+struct has_scale_hooks<Fmt, std::void_t<decltype(Fmt::set_unit_scales(std::declval<typename Fmt::block&>(),
+                                                                       std::declval<std::mt19937&>()))>>
+    : std::true_type {};
+
+template <class Block>
+void set_unit_scales(Block& b, std::mt19937& rng) {
+    if constexpr (has_scale_hooks<typename Block::format>::value) {
+        Block::format::set_unit_scales(b, rng);
+    } else if constexpr (std::is_same<Block, lowbit::mxfp4::block>::value) {
+        b.e = 128;  // 2^0
+    } else {
+        b.d.set_bits(0x3C00);  // 1.0
+        if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
+            lowbit::store_half(b.m, static_cast<float>(static_cast<int>(rng() % 33) - 16));
+        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value)
+            lowbit::store_half(b.s, static_cast<float>(static_cast<int>(rng() % 129) - 64));
+    }
+}
+
+template <class Block>
+void set_random_scales(Block& b, std::mt19937& rng) {
+    if constexpr (has_scale_hooks<typename Block::format>::value) {
+        Block::format::set_random_scales(b, rng);
+    } else if constexpr (std::is_same<Block, lowbit::mxfp4::block>::value) {
+        b.e = static_cast<std::uint8_t>(120 + rng() % 10);  // 2^-8 .. 2^1
+    } else {
+        b.d.set_bits(lowbit::detail::random_test_scale(rng));
+        if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
+            b.m.set_bits(lowbit::detail::random_test_scale(rng));
+        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value) b.s.set_bits(lowbit::detail::random_test_scale(rng));
+    }
+}
+
+/// Formats whose reference quantizer is slow (the codebook formats' grid search, about 0.3 us per weight; the trellis
+/// formats' Viterbi search, about 2.5 us): tests that only need valid blocks fill them with random bytes instead.
+template <class Block>
+constexpr bool slow_quantizer =
+    lowbit::arch::ref::lattice_format<Block>::value || lowbit::arch::ref::trellis_format<Block>::value;
+
 /// Equal bit patterns, or both NaN.
 inline bool same_float(float a, float b) {
     return std::memcmp(&a, &b, 4) == 0 || (a != a && b != b);

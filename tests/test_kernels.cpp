@@ -18,6 +18,9 @@ TEMPLATE_LIST_TEST_CASE("quantize_blocks is bit-exact with the scalar reference"
     const std::size_t in_offset = 4 * pick({0, 1, 3, 7, 15}, in_index);
     const std::size_t out_offset = pick({0, 1, 2, 31, 63}, nblocks + 2 * in_index);
     const std::size_t n = nblocks * Fmt::block_size;
+    // The trellis formats' Viterbi search (about 0.6 ms per block natively, 50x that under qemu) is the reference
+    // on every backend: its bytes must not depend on the target's flags, which a few lengths and offsets show.
+    if (lowbit::arch::ref::trellis_format<block>::value && (nblocks > 2 || in_index > 1)) return;
     for (data_kind kind : all_data_kinds) {
         offset_buffer<float> x(n, in_offset);
         fill(x.data(), n, kind, static_cast<std::uint32_t>(nblocks * 131 + static_cast<int>(kind)));
@@ -51,52 +54,6 @@ TEMPLATE_LIST_TEST_CASE("dequantize_blocks is bit-exact for every bit pattern", 
         REQUIRE(same_float(got[i], want[i]));
     }
 }
-
-namespace {
-
-// Formats with their own test hooks (the K formats and q8_K, see format/kquant_common.hpp) set their scales.
-template <class Fmt, class = void>
-struct has_scale_hooks : std::false_type {};
-template <class Fmt>
-struct has_scale_hooks<Fmt, std::void_t<decltype(Fmt::set_unit_scales(std::declval<typename Fmt::block&>(),
-                                                                       std::declval<std::mt19937&>()))>>
-    : std::true_type {};
-
-template <class Block>
-void set_unit_scales(Block& b, std::mt19937& rng) {
-    if constexpr (has_scale_hooks<typename Block::format>::value) {
-        Block::format::set_unit_scales(b, rng);
-    } else if constexpr (std::is_same<Block, lowbit::mxfp4::block>::value) {
-        b.e = 128;  // 2^0
-    } else {
-        b.d.set_bits(0x3C00);  // 1.0
-        if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
-            lowbit::store_half(b.m, static_cast<float>(static_cast<int>(rng() % 33) - 16));
-        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value)
-            lowbit::store_half(b.s, static_cast<float>(static_cast<int>(rng() % 129) - 64));
-    }
-}
-
-// A random finite scale in [2^-8, 2^2), either sign.
-inline std::uint16_t random_scale(std::mt19937& rng) {
-    return static_cast<std::uint16_t>((rng() & 0x8000u) | ((rng() % 10 + 7) << 10) | (rng() & 0x3FFu));
-}
-
-template <class Block>
-void set_random_scales(Block& b, std::mt19937& rng) {
-    if constexpr (has_scale_hooks<typename Block::format>::value) {
-        Block::format::set_random_scales(b, rng);
-    } else if constexpr (std::is_same<Block, lowbit::mxfp4::block>::value) {
-        b.e = static_cast<std::uint8_t>(120 + rng() % 10);  // 2^-8 .. 2^1
-    } else {
-        b.d.set_bits(random_scale(rng));
-        if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
-            b.m.set_bits(random_scale(rng));
-        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value) b.s.set_bits(random_scale(rng));
-    }
-}
-
-}  // namespace
 
 TEMPLATE_LIST_TEST_CASE("dot_blocks: exact integer sums, float sum within the documented bound", "[kernels][dot]",
                         weight_formats) {

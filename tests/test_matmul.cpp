@@ -34,12 +34,11 @@ struct problem {
         : rows(rows_), batch(batch_), k(nblocks * Fmt::block_size), w(rows_, k), wd(rows_, k), x(batch_, k),
           wq(rows_ * nblocks), xq(batch_ * nblocks) {
         fill(x.data(), x.size(), data_kind::normal, seed + 1);
-        if constexpr (lowbit::arch::ref::lattice_format<wblock>::value) {
-            // The codebook quantizer costs about 0.3 us per weight (minutes under qemu at these sizes): random
-            // blocks with finite scales instead, and w their values.
+        if constexpr (slow_quantizer<wblock>) {
+            // Minutes under qemu at these sizes: random blocks with finite scales instead, and w their values.
             std::mt19937 rng(seed);
             fill_bytes(wq.data(), wq.size() * sizeof(wblock), rng());
-            for (wblock& b : wq) Fmt::set_random_scales(b, rng);
+            for (wblock& b : wq) set_random_scales(b, rng);
             lowbit::dequantize(cw(), lowbit::matrix_view<float>(wd), backend{});
             w = wd;
         } else {

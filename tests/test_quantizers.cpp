@@ -154,3 +154,127 @@ TEST_CASE("search is refused for activation formats; round_to_nearest options wo
     STATIC_REQUIRE(!lowbit::has_search<lowbit::q8_1>);
     STATIC_REQUIRE(lowbit::has_search<lowbit::q2_K>);
 }
+
+// ---- The trellis-coded formats (format/tcq_common.hpp, ref/trellis.hpp) ----
+
+namespace {
+
+using trellis_formats = std::tuple<lowbit::tcq2, lowbit::tcq3>;
+
+/// SNR in dB of the round trip of x through Fmt's quantize_row (importance w or none).
+template <class Fmt>
+double round_trip_snr(const std::vector<float>& x, const float* w = nullptr) {
+    std::vector<typename Fmt::block> q(x.size() / Fmt::block_size);
+    std::vector<float> y(x.size());
+    lowbit::quantize_row(x.data(), x.size(), q.data(), {w ? lowbit::quant_method::search : lowbit::quant_method::round_to_nearest, w},
+                         backend{});
+    lowbit::dequantize_row(q.data(), x.size(), y.data(), backend{});
+    double signal = 0.0, noise = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        signal += static_cast<double>(x[i]) * x[i];
+        noise += (static_cast<double>(x[i]) - y[i]) * (static_cast<double>(x[i]) - y[i]);
+    }
+    return 10.0 * std::log10(signal / noise);
+}
+
+/// Weight t's value straight from the byte diagram of format/tcq2.hpp and tcq3.hpp: the stream read bit by bit.
+template <class Fmt>
+float diagram_value(const typename Fmt::block& b, int t) {
+    constexpr int stream_bits = 8 * static_cast<int>(sizeof b.qs), window_bits = 12;
+    constexpr int base = std::is_same<Fmt, lowbit::tcq2>::value ? 2 : 3, index_bits = base + 4;
+    constexpr unsigned multiplier = std::is_same<Fmt, lowbit::tcq2>::value ? 0x940B : 0x6A09;
+    int end = 0;  // bits through weight t: base each, one more at t % 16 = 2, 7, 12
+    for (int s = 0; s <= t; ++s) end += base + (s % 16 == 2 || s % 16 == 7 || s % 16 == 12);
+    unsigned window = 0;
+    for (int j = 0; j < window_bits; ++j) {
+        const int bit = ((end - window_bits + j) % stream_bits + stream_bits) % stream_bits;
+        window |= static_cast<unsigned>((b.qs[bit / 8] >> (bit % 8)) & 1) << j;
+    }
+    const unsigned index = ((window * multiplier) % 4096) >> (window_bits - index_bits);
+    return lowbit::load_half(b.d) * static_cast<float>(Fmt::values[index]);
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("trellis formats decode as their byte diagrams say, for any bytes", "[quantizers][trellis]",
+                        trellis_formats) {
+    using Fmt = TestType;
+    std::vector<typename Fmt::block> q(6);
+    fill_bytes(q.data(), q.size() * sizeof(q[0]), 77);
+    std::mt19937 rng(5);
+    for (auto& b : q) b.d.set_bits(lowbit::detail::random_test_scale(rng));
+    std::vector<float> y(q.size() * 256);
+    lowbit::dequantize_row(q.data(), y.size(), y.data(), backend{});
+    for (std::size_t b = 0; b < q.size(); ++b)
+        for (int t = 0; t < 256; ++t) {
+            CAPTURE(Fmt::name(), b, t);
+            REQUIRE(y[256 * b + t] == diagram_value<Fmt>(q[b], t));
+        }
+    // The table is the Gaussian quantiles, odd and increasing.
+    for (std::size_t i = 0; i + 1 < std::size(Fmt::values); ++i) REQUIRE(Fmt::values[i] <= Fmt::values[i + 1]);
+    REQUIRE(Fmt::values[0] == -127);
+    REQUIRE(Fmt::bits_per_weight == (std::is_same<Fmt, lowbit::tcq2>::value ? 2.25 : 3.25));
+}
+
+TEST_CASE("trellis formats reach their SNR targets on Gaussian rows (issue #14)", "[quantizers][trellis]") {
+    // 8 rows of 4096 N(0, 1) values. The rate-distortion bound is 6.02 dB per bit: 13.5 dB at 2.25 bits, 19.6 at 3.25.
+    std::vector<float> x(8 * 4096);
+    fill(x.data(), x.size(), data_kind::normal, 2024);
+    const double snr2 = round_trip_snr<lowbit::tcq2>(x), snr3 = round_trip_snr<lowbit::tcq3>(x);
+    CAPTURE(snr2, snr3);
+    REQUIRE(snr2 >= 12.0);  // measured 12.56
+    REQUIRE(snr3 >= 17.5);  // measured 18.53
+}
+
+TEMPLATE_LIST_TEST_CASE("trellis formats: zero, constant and outlier blocks, importance", "[quantizers][trellis]",
+                        trellis_formats) {
+    using Fmt = TestType;
+    typename Fmt::block b;
+    float y[256];
+    SECTION("an all-zero block is zero bits and d = 0 (as is one too small for a normal search scale)") {
+        for (const float v : {0.0f, -0.0f, 1e-45f}) {
+            std::vector<float> x(256, v);
+            lowbit::quantize_row(x.data(), 256, &b, backend{});
+            const typename Fmt::block zero{};
+            REQUIRE(std::memcmp(&b, &zero, sizeof b) == 0);
+        }
+    }
+    SECTION("a constant block comes back as well as Gaussian data does: the trellis varies around its level") {
+        std::vector<float> x(256, -3.0f);
+        lowbit::quantize_row(x.data(), 256, &b, backend{});
+        lowbit::dequantize_row(&b, 256, y, backend{});
+        double e = 0.0;
+        for (float v : y) e += (v + 3.0) * (v + 3.0);
+        const double snr = 10.0 * std::log10(256 * 9.0 / e);
+        CAPTURE(snr);
+        REQUIRE(snr >= (std::is_same<Fmt, lowbit::tcq2>::value ? 12.0 : 17.5));
+    }
+    SECTION("one large outlier keeps its sign and the larger part of its size") {
+        std::vector<float> x(256);
+        fill(x.data(), 256, data_kind::normal, 5);
+        for (float& v : x) v *= 0.01f;
+        x[77] = 50.0f;
+        lowbit::quantize_row(x.data(), 256, &b, backend{});
+        lowbit::dequantize_row(&b, 256, y, backend{});
+        CAPTURE(y[77]);
+        REQUIRE(y[77] > 25.0f);
+    }
+    SECTION("importance weights lower the weighted error, and search keeps the better of the two blocks") {
+        std::vector<float> x(4 * 1024);
+        fill(x.data(), x.size(), data_kind::normal, 99);
+        const auto w = make_importance(1024, 17);
+        const auto plain = round_trip<Fmt>(x, 4, 1024, {lowbit::quant_method::round_to_nearest, nullptr});
+        const auto weighted = round_trip<Fmt>(x, 4, 1024, {lowbit::quant_method::search, w.data()});
+        const double e_plain = weighted_error(x, plain, w.data(), 1024), e_weighted = weighted_error(x, weighted, w.data(), 1024);
+        CAPTURE(e_plain, e_weighted);
+        REQUIRE(e_weighted < 0.9 * e_plain);
+        for (std::size_t blk = 0; blk < x.size() / 256; ++blk) {
+            double ep = 0.0, ew = 0.0;
+            for (std::size_t j = 256 * blk; j < 256 * (blk + 1); ++j) {
+                ep += w[j % 1024] * (x[j] - plain[j]) * (x[j] - plain[j]);
+                ew += w[j % 1024] * (x[j] - weighted[j]) * (x[j] - weighted[j]);
+            }
+            REQUIRE(ew <= ep * (1.0 + 1e-12));
+        }
+    }
+}

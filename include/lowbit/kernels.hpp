@@ -12,6 +12,7 @@
 #include "ref/nonlinear.hpp"
 #include "ref/q8.hpp"
 #include "ref/ternary.hpp"
+#include "ref/trellis.hpp"
 
 #include "arch/avx2/kernels.hpp"
 #include "arch/avx512/kernels.hpp"

@@ -15,5 +15,6 @@
 #include "q5.hpp"
 #include "q6.hpp"
 #include "q8.hpp"
+#include "tcq.hpp"
 #include "ternary.hpp"
 #include "version.hpp"

@@ -20,7 +20,8 @@
 ///      b <= 0 for the K formats' mins, falling back to b = 0). The best candidate is kept and refined by two
 ///      more round/refit steps (Lloyd iterations), each kept only if it lowers the error.
 /// iq4_nl and mxfp4 (codes into a table) search the scale as search_nonlinear_block says; the codebook formats
-/// (iq1, iq2, iq3) as ref/lattice.hpp says.
+/// (iq1, iq2, iq3) as ref/lattice.hpp says; the trellis formats (tcq2, tcq3) run round_to_nearest's Viterbi search
+/// (ref/trellis.hpp) again with the importance weights (search_trellis_block).
 /// Formats with one scale per 32 values (q4_0, q4_1, q5_0, q5_1, q8_0) store the fitted scale (and min) as
 /// fp16 and re-round every code with the stored values. K formats fit every sub-block as above, then quantize
 /// the sub-block scales and mins to their integer codes under fp16 super-block scales d and dmin, trying
@@ -39,6 +40,7 @@
 #include "ref/nonlinear.hpp"
 #include "ref/q8.hpp"
 #include "ref/ternary.hpp"
+#include "ref/trellis.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -367,6 +369,20 @@ void search_ternary_block(const float* x, const float* w, Block& y) {
     keep_better(x, w, candidate, y, best_err);
 }
 
+// ---- tcq2, tcq3: trellis-coded ----
+
+/// The Viterbi search of ref/trellis.hpp weighted by importance; round_to_nearest's block, already in y, is kept where
+/// it is better. (Without importance round_to_nearest's search is already the search: more search scales than its
+/// own, from 0.75 to 2.5 times, gained below 0.2 dB on Student-t data for 3 times the time.)
+template <class Format>
+void search_trellis_block(arch::ref::trellis_search<Format>& search, const float* x, const float* w,
+                          typename Format::block& y) {
+    double best_err = block_error(x, w, y);
+    typename Format::block candidate;
+    search.quantize(x, w, candidate);
+    keep_better(x, w, candidate, y, best_err);
+}
+
 // ---- iq1, iq2, iq3: codebook formats ----
 
 /// The quantizer of ref/lattice.hpp with its search effort (more unit candidates, three scale fields per
@@ -556,7 +572,7 @@ constexpr bool has_search =
     arch::ref::kquant<typename Fmt::block>::value || arch::ref::nibble_format<typename Fmt::block>::value ||
     arch::ref::nonlinear_format<typename Fmt::block>::value || std::is_same<Fmt, iq4_xs>::value ||
     arch::ref::ternary_format<typename Fmt::block>::value || arch::ref::lattice_format<typename Fmt::block>::value ||
-    std::is_same<Fmt, q8_0>::value;
+    arch::ref::trellis_format<typename Fmt::block>::value || std::is_same<Fmt, q8_0>::value;
 
 namespace detail {
 
@@ -566,16 +582,23 @@ template <class Block>
 void search_quantize_blocks(const float* x, const float* importance, Block* y, std::size_t nblocks) {
     static_assert(has_search<typename Block::format>, "quant_method::search supports weight formats only");
     constexpr std::size_t n = Block::format::block_size;
-    float ones[n];
-    for (auto& v : ones) v = 1.0f;
-    for (std::size_t b = 0; b < nblocks; ++b) {
-        const float* w = importance ? importance + b * n : ones;
-        if constexpr (arch::ref::kquant<Block>::value) search::search_k_block(x + b * n, w, y[b]);
-        else if constexpr (arch::ref::nonlinear_format<Block>::value) search::search_nonlinear_block(x + b * n, w, y[b]);
-        else if constexpr (std::is_same<Block, iq4_xs::block>::value) search::search_iq4_xs_block(x + b * n, w, y[b]);
-        else if constexpr (arch::ref::ternary_format<Block>::value) search::search_ternary_block(x + b * n, w, y[b]);
-        else if constexpr (arch::ref::lattice_format<Block>::value) search::search_lattice_block(x + b * n, w, y[b]);
-        else search::search_legacy_block(x + b * n, w, y[b]);
+    if constexpr (arch::ref::trellis_format<Block>::value) {
+        arch::quantize_blocks(x, y, nblocks, arch::scalar{});
+        if (!importance) return;
+        arch::ref::trellis_search<typename Block::format> search;
+        for (std::size_t b = 0; b < nblocks; ++b) search::search_trellis_block(search, x + b * n, importance + b * n, y[b]);
+    } else {
+        float ones[n];
+        for (auto& v : ones) v = 1.0f;
+        for (std::size_t b = 0; b < nblocks; ++b) {
+            const float* w = importance ? importance + b * n : ones;
+            if constexpr (arch::ref::kquant<Block>::value) search::search_k_block(x + b * n, w, y[b]);
+            else if constexpr (arch::ref::nonlinear_format<Block>::value) search::search_nonlinear_block(x + b * n, w, y[b]);
+            else if constexpr (std::is_same<Block, iq4_xs::block>::value) search::search_iq4_xs_block(x + b * n, w, y[b]);
+            else if constexpr (arch::ref::ternary_format<Block>::value) search::search_ternary_block(x + b * n, w, y[b]);
+            else if constexpr (arch::ref::lattice_format<Block>::value) search::search_lattice_block(x + b * n, w, y[b]);
+            else search::search_legacy_block(x + b * n, w, y[b]);
+        }
     }
 }
 

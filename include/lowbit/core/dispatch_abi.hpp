@@ -11,7 +11,7 @@
 namespace lowbit::abi {
 
 /// Bumped whenever a struct below changes: the selector refuses a kernel table of another version.
-constexpr unsigned version = 3;
+constexpr unsigned version = 4;
 
 /// Rows of blocks (plain weights, or quantized activations): row r at data + r * row_bytes.
 struct qmatrix {

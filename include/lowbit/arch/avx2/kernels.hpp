@@ -10,5 +10,6 @@
 #include "linear32.hpp"
 #include "nonlinear.hpp"
 #include "ternary.hpp"
+#include "trellis.hpp"
 #include "q8.hpp"
 #endif

@@ -12,4 +12,5 @@
 #include "linear32.hpp"
 #include "nonlinear.hpp"
 #include "ternary.hpp"
+#include "trellis.hpp"
 #endif

@@ -12,4 +12,5 @@
 #include "nonlinear.hpp"
 #include "q8.hpp"
 #include "ternary.hpp"
+#include "trellis.hpp"
 #endif
