@@ -14,7 +14,8 @@ namespace {
 enum class data { normal, student_t3 };
 
 std::shared_ptr<const std::vector<float>> values(data kind, std::size_t n) {
-    return cached<std::vector<float>>(bench_name(kind == data::normal ? "quality_normal" : "quality_t3", {{"n", n}}), [=] {
+    const std::string name = bench_name(kind == data::normal ? "quality_normal" : "quality_t3", {{"n", n}});
+    return cached<std::vector<float>>(name, [=] {
         std::mt19937_64 rng(kind == data::normal ? 11 : 13);
         std::normal_distribution<float> normal;
         std::student_t_distribution<float> student(3.0f);
@@ -25,7 +26,8 @@ std::shared_ptr<const std::vector<float>> values(data kind, std::size_t n) {
 }
 
 template <class Fmt>
-void bench_quality(benchmark::State& state, std::size_t rows, std::size_t cols, lowbit::quant_method method, data kind) {
+void bench_quality(benchmark::State& state, std::size_t rows, std::size_t cols, lowbit::quant_method method,
+                   data kind) {
     const auto x = values(kind, rows * cols);
     std::vector<typename Fmt::block> q(rows * cols / Fmt::block_size);
     const lowbit::matrix_view<const float> w(x->data(), rows, cols);
@@ -35,8 +37,8 @@ void bench_quality(benchmark::State& state, std::size_t rows, std::size_t cols, 
         benchmark::ClobberMemory();
     }
     std::vector<float> y(rows * cols);
-    lowbit::dequantize(lowbit::const_qmatrix_view<Fmt>(q.data(), rows, cols), lowbit::matrix_view<float>(y.data(), rows, cols),
-                       backend{});
+    lowbit::dequantize(lowbit::const_qmatrix_view<Fmt>(q.data(), rows, cols),
+                       lowbit::matrix_view<float>(y.data(), rows, cols), backend{});
     double signal = 0, noise = 0;
     for (std::size_t i = 0; i < y.size(); ++i) {
         signal += static_cast<double>((*x)[i]) * (*x)[i];

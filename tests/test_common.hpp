@@ -132,7 +132,8 @@ void set_random_scales(Block& b, std::mt19937& rng) {
         b.d.set_bits(lowbit::detail::random_test_scale(rng));
         if constexpr (std::is_same<Block, lowbit::q4_1::block>::value || std::is_same<Block, lowbit::q5_1::block>::value)
             b.m.set_bits(lowbit::detail::random_test_scale(rng));
-        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value) b.s.set_bits(lowbit::detail::random_test_scale(rng));
+        if constexpr (std::is_same<Block, lowbit::q8_1::block>::value)
+            b.s.set_bits(lowbit::detail::random_test_scale(rng));
     }
 }
 

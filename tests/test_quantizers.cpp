@@ -166,8 +166,8 @@ template <class Fmt>
 double round_trip_snr(const std::vector<float>& x, const float* w = nullptr) {
     std::vector<typename Fmt::block> q(x.size() / Fmt::block_size);
     std::vector<float> y(x.size());
-    lowbit::quantize_row(x.data(), x.size(), q.data(), {w ? lowbit::quant_method::search : lowbit::quant_method::round_to_nearest, w},
-                         backend{});
+    const auto method = w ? lowbit::quant_method::search : lowbit::quant_method::round_to_nearest;
+    lowbit::quantize_row(x.data(), x.size(), q.data(), {method, w}, backend{});
     lowbit::dequantize_row(q.data(), x.size(), y.data(), backend{});
     double signal = 0.0, noise = 0.0;
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -265,7 +265,8 @@ TEMPLATE_LIST_TEST_CASE("trellis formats: zero, constant and outlier blocks, imp
         const auto w = make_importance(1024, 17);
         const auto plain = round_trip<Fmt>(x, 4, 1024, {lowbit::quant_method::round_to_nearest, nullptr});
         const auto weighted = round_trip<Fmt>(x, 4, 1024, {lowbit::quant_method::search, w.data()});
-        const double e_plain = weighted_error(x, plain, w.data(), 1024), e_weighted = weighted_error(x, weighted, w.data(), 1024);
+        const double e_plain = weighted_error(x, plain, w.data(), 1024);
+        const double e_weighted = weighted_error(x, weighted, w.data(), 1024);
         CAPTURE(e_plain, e_weighted);
         REQUIRE(e_weighted < 0.9 * e_plain);
         for (std::size_t blk = 0; blk < x.size() / 256; ++blk) {

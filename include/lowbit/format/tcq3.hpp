@@ -31,7 +31,8 @@ struct tcq3 {
     /// Not a ggml type: lowbit's own id (format/tcq_common.hpp).
     static constexpr std::uint32_t ggml_type = lowbit_type_base + 3;
     static constexpr bool has_min = false;
-    /// The 128 Gaussian quantiles: round(127 * Phi^-1((i + 1/2) / 128) / Phi^-1(127.5 / 128)) (tools/gen_tcq_tables.py).
+    /// The 128 Gaussian quantiles: round(127 * Phi^-1((i + 1/2) / 128) / Phi^-1(127.5 / 128))
+    /// (tools/gen_tcq_tables.py).
     static constexpr std::int8_t values[128] = {
         -127, -108, -99, -92, -86, -82, -78, -75, -72, -69, -66, -64, -62, -60, -58, -56, -54, -52, -51,
         -49,  -47,  -46, -44, -43, -42, -40, -39, -38, -36, -35, -34, -33, -32, -30, -29, -28, -27, -26,

@@ -58,13 +58,16 @@ LOWBIT_INLINE uint8x16_t group_bytes(const Block& b) noexcept {
 
 /// The table indices of 8 weights (16-bit lanes).
 template <class Format>
-LOWBIT_INLINE uint16x8_t group_indices(uint8x16_t bytes, const typename trellis_q_groups<Format>::group& g, int reg) noexcept {
+LOWBIT_INLINE uint16x8_t group_indices(uint8x16_t bytes, const typename trellis_q_groups<Format>::group& g,
+                                       int reg) noexcept {
     using code = typename Format::code;
     const uint16x8_t u0 = vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(g.u0[reg])));
     const uint16x8_t u1 = vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(g.u1[reg])));
     const uint16x8_t bits = vorrq_u16(vshlq_u16(u1, vld1q_s16(g.left[reg])), vshlq_u16(u0, vld1q_s16(g.right[reg])));
-    const uint16x8_t window = vandq_u16(bits, vdupq_n_u16(static_cast<std::uint16_t>(0xFFFFu << (16 - code::window_bits))));
-    return vshrq_n_u16(vmulq_u16(window, vdupq_n_u16(static_cast<std::uint16_t>(code::multiplier))), 16 - code::index_bits);
+    const auto low_bits = static_cast<std::uint16_t>(0xFFFFu << (16 - code::window_bits));  // older than the window
+    const uint16x8_t window = vandq_u16(bits, vdupq_n_u16(low_bits));
+    const uint16x8_t product = vmulq_u16(window, vdupq_n_u16(static_cast<std::uint16_t>(code::multiplier)));
+    return vshrq_n_u16(product, 16 - code::index_bits);
 }
 
 /// The format's table in 64-byte parts, for tbl.
@@ -98,8 +101,9 @@ LOWBIT_INLINE int8x16x2_t group_values(const Block& w, const trellis_table<typen
 }
 
 template <class Block, class Tag, int... G>
-LOWBIT_INLINE int32x4_t trellis_block_dot(const Block& w, const std::int8_t* aq, const trellis_table<typename Block::format>& table,
-                                          const Tag& tag, std::integer_sequence<int, G...>) noexcept {
+LOWBIT_INLINE int32x4_t trellis_block_dot(const Block& w, const std::int8_t* aq,
+                                          const trellis_table<typename Block::format>& table, const Tag& tag,
+                                          std::integer_sequence<int, G...>) noexcept {
     int32x4_t acc = vdupq_n_s32(0);
     ((acc = vaddq_s32(acc, partial_dot(group_values<Block, G>(w, table), aq + 32 * G, tag))), ...);
     return acc;
@@ -134,8 +138,8 @@ struct trellis_panel {
 };
 
 template <class Block, int... G>
-LOWBIT_INLINE void trellis_decode(const Block& w, const trellis_table<typename Block::format>& table, trellis_decoded& out,
-                                  std::integer_sequence<int, G...>) noexcept {
+LOWBIT_INLINE void trellis_decode(const Block& w, const trellis_table<typename Block::format>& table,
+                                  trellis_decoded& out, std::integer_sequence<int, G...>) noexcept {
     ((out.v[G] = group_values<Block, G>(w, table)), ...);
     out.d = load_half(w.d);
 }
@@ -195,7 +199,8 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 #endif
 
 /// NEON and NEON dotprod: each GEMM row decoded once for the batch (trellis_rows).
-template <class WBlock, class Tag, ref::if_trellis_format<WBlock> = 0, std::enable_if_t<std::is_base_of<neon, Tag>::value, int> = 0>
+template <class WBlock, class Tag, ref::if_trellis_format<WBlock> = 0,
+          std::enable_if_t<std::is_base_of<neon, Tag>::value, int> = 0>
 neon_impl::trellis_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const Tag&) {
     return {xq};
 }

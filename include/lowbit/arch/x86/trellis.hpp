@@ -31,7 +31,8 @@ struct trellis_ymm_groups {
         group out{};
         for (int reg = 0; reg < 2; ++reg)
             for (int lane = 0; lane < 16; ++lane) {
-                const int i = 8 * reg + (lane < 8 ? lane : lane + 8), c = geometry::byte(g, i), r = geometry::shift(g, i);
+                const int i = 8 * reg + (lane < 8 ? lane : lane + 8);
+                const int c = geometry::byte(g, i), r = geometry::shift(g, i);
                 out.u0[reg][2 * lane] = static_cast<std::uint8_t>(c - 2);
                 out.u0[reg][2 * lane + 1] = static_cast<std::uint8_t>(c - 1);
                 out.u1[reg][2 * lane] = static_cast<std::uint8_t>(c - 1);
@@ -66,13 +67,16 @@ LOWBIT_INLINE __m256i group_bytes(const Block& b) noexcept {
 
 /// The table indices of one register's 16 weights (16-bit lanes).
 template <class Format>
-LOWBIT_INLINE __m256i group_indices(__m256i bytes, const typename trellis_ymm_groups<Format>::group& g, int reg) noexcept {
+LOWBIT_INLINE __m256i group_indices(__m256i bytes, const typename trellis_ymm_groups<Format>::group& g,
+                                    int reg) noexcept {
     using code = typename Format::code;
     const auto load = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
     const __m256i u0 = _mm256_shuffle_epi8(bytes, load(g.u0[reg]));
     const __m256i u1 = _mm256_shuffle_epi8(bytes, load(g.u1[reg]));
-    const __m256i bits = _mm256_or_si256(_mm256_mullo_epi16(u1, load(g.left[reg])), _mm256_mulhi_epu16(u0, load(g.right[reg])));
-    const __m256i window = _mm256_and_si256(bits, _mm256_set1_epi16(static_cast<short>(0xFFFFu << (16 - code::window_bits))));
+    const __m256i bits =
+        _mm256_or_si256(_mm256_mullo_epi16(u1, load(g.left[reg])), _mm256_mulhi_epu16(u0, load(g.right[reg])));
+    const auto low_bits = static_cast<short>(0xFFFFu << (16 - code::window_bits));  // older than the window
+    const __m256i window = _mm256_and_si256(bits, _mm256_set1_epi16(low_bits));
     const __m256i product = _mm256_mullo_epi16(window, _mm256_set1_epi16(static_cast<short>(code::multiplier)));
     return _mm256_srli_epi16(product, 16 - code::index_bits);
 }
@@ -84,7 +88,8 @@ struct trellis_table {
     __m256i part[half / 16];
     trellis_table() noexcept {
         for (int k = 0; k < half / 16; ++k)
-            part[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(Format::values + half + 16 * k)));
+            part[k] = _mm256_broadcastsi128_si256(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(Format::values + half + 16 * k)));
     }
     static constexpr bool odd() noexcept {
         for (int i = 0; i < 2 * half; ++i)
@@ -100,7 +105,8 @@ struct trellis_table {
         const __m256i bit4 = _mm256_slli_epi16(j, 3);  // bit 4 of each byte in bit 7, as vpblendvb reads it
         __m256i v = _mm256_blendv_epi8(_mm256_shuffle_epi8(part[0], j), _mm256_shuffle_epi8(part[1], j), bit4);
         if constexpr (half == 64) {
-            const __m256i upper = _mm256_blendv_epi8(_mm256_shuffle_epi8(part[2], j), _mm256_shuffle_epi8(part[3], j), bit4);
+            const __m256i upper =
+                _mm256_blendv_epi8(_mm256_shuffle_epi8(part[2], j), _mm256_shuffle_epi8(part[3], j), bit4);
             v = _mm256_blendv_epi8(v, upper, _mm256_slli_epi16(j, 2));  // by bit 5
         }
         return _mm256_sign_epi8(v, _mm256_or_si256(lower, _mm256_set1_epi8(1)));
@@ -109,7 +115,8 @@ struct trellis_table {
 
 /// Group G's 32 values (signed bytes, in weight order).
 template <class Block, int G>
-LOWBIT_INLINE __m256i trellis_group_values(const Block& w, const trellis_table<typename Block::format>& table) noexcept {
+LOWBIT_INLINE __m256i trellis_group_values(const Block& w,
+                                           const trellis_table<typename Block::format>& table) noexcept {
     using geometry = trellis_groups<typename Block::format>;
     constexpr auto& g = trellis_ymm_groups<typename Block::format>::groups[G % 4];
     const __m256i bytes = group_bytes<Block, geometry::base(G % 4) + (G / 4) * geometry::period_bytes>(w);
@@ -119,7 +126,8 @@ LOWBIT_INLINE __m256i trellis_group_values(const Block& w, const trellis_table<t
 
 /// 8 int32 lanes summing to the exact sum of value * a over a block (|lane| <= 8 groups * 4 * 127 * 128).
 template <class Dot, class Block, int... G>
-LOWBIT_INLINE __m256i trellis_block_dot(const Block& w, const std::int8_t* aq, const trellis_table<typename Block::format>& table,
+LOWBIT_INLINE __m256i trellis_block_dot(const Block& w, const std::int8_t* aq,
+                                        const trellis_table<typename Block::format>& table,
                                         std::integer_sequence<int, G...>) noexcept {
     __m256i acc = _mm256_setzero_si256();
     ((acc = _mm256_add_epi32(acc, signed_dot<Dot>(trellis_group_values<Block, G>(w, table), aq + 32 * G))), ...);
@@ -150,8 +158,8 @@ struct trellis_decoded {
 };
 
 template <class Block, int... G>
-LOWBIT_INLINE void trellis_decode(const Block& w, const trellis_table<typename Block::format>& table, trellis_decoded& out,
-                                  std::integer_sequence<int, G...>) noexcept {
+LOWBIT_INLINE void trellis_decode(const Block& w, const trellis_table<typename Block::format>& table,
+                                  trellis_decoded& out, std::integer_sequence<int, G...>) noexcept {
     ((out.v[G] = trellis_group_values<Block, G>(w, table)), ...);
     out.d = load_half1(w.d);
 }
@@ -171,7 +179,8 @@ void trellis_tile(const trellis_decoded* row, std::size_t nblocks, std::size_t r
         __m256i acc[C];
         for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
         for (int k = 0; k < 8; ++k)
-            for (int c = 0; c < C; ++c) acc[c] = _mm256_add_epi32(acc[c], signed_dot<Dot>(row[b].v[k], a[c][b].qs + 32 * k));
+            for (int c = 0; c < C; ++c)
+                acc[c] = _mm256_add_epi32(acc[c], signed_dot<Dot>(row[b].v[k], a[c][b].qs + 32 * k));
         for (int c = 0; c < C; ++c) sum[c] += trellis_term(acc[c], row[b].d, a[c][b]);
     }
     for (int c = 0; c < C; ++c) out.put(c0 + c, r, sum[c]);
