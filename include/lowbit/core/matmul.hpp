@@ -140,4 +140,24 @@ void gemm_rows_packing(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r
     }
 }
 
+/// gemm_rows of formats whose blocks are costly to decode (the codebook and trellis formats): with one activation
+/// row, dot_row(r) per output row; with more, row r is decoded once into scratch, decode(block, Decoded&) block by
+/// block, and tile(decoded row, r, c0, std::integral_constant<int, C>{}) puts outputs (c0 .. c0 + C - 1, r), four
+/// activation rows per tile and then one. The tile must give each output as dot_row would, bit for bit.
+template <class Decoded, class WFmt, class DotRow, class Decode, class Tile>
+void decoded_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, std::size_t batch, DotRow&& dot_row,
+                  Decode&& decode, Tile&& tile) {
+    if (batch == 1) {
+        for (std::size_t r = r0; r < r1; ++r) dot_row(r);
+        return;
+    }
+    detail::scratch<Decoded> row(w.blocks_per_row());
+    for (std::size_t r = r0; r < r1; ++r) {
+        for (std::size_t b = 0; b < row.size(); ++b) decode(w.row(r)[b], row[b]);
+        std::size_t c0 = 0;
+        for (; c0 + 4 <= batch; c0 += 4) tile(row.data(), r, c0, std::integral_constant<int, 4>{});
+        for (; c0 < batch; ++c0) tile(row.data(), r, c0, std::integral_constant<int, 1>{});
+    }
+}
+
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

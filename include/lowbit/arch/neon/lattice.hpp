@@ -121,23 +121,18 @@ struct lattice_panel {
 template <class WFmt, class Tag>
 void lattice_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
                   const matmul_output& out, const Tag& tag) {
-    const std::size_t batch = xq.rows(), nblocks = w.blocks_per_row();
-    if (batch == 1) {
-        for (std::size_t r = r0; r < r1; ++r) out.put(0, r, lattice_dot_blocks(w.row(r), xq.row(0), nblocks, tag));
-        return;
-    }
-    detail::scratch<lattice_decoded> row(nblocks);
-    for (std::size_t r = r0; r < r1; ++r) {
-        for (std::size_t b = 0; b < nblocks; ++b) {
-            const auto& block = w.row(r)[b];
-            ref::sub_scales<WFmt>(block, row[b].scale);
-            for (int k = 0; k < 8; ++k) row[b].v[k] = lattice_values32<WFmt>(block, k);
-            row[b].d = fp16_to_fp32(WFmt::scale_bits(block));
-        }
-        std::size_t c0 = 0;
-        for (; c0 + 4 <= batch; c0 += 4) lattice_tile<WFmt, 4>(row.data(), nblocks, r, c0, xq, out, tag);
-        for (; c0 < batch; ++c0) lattice_tile<WFmt, 1>(row.data(), nblocks, r, c0, xq, out, tag);
-    }
+    const std::size_t nblocks = w.blocks_per_row();
+    decoded_rows<lattice_decoded>(
+        w, r0, r1, xq.rows(),
+        [&](std::size_t r) { out.put(0, r, lattice_dot_blocks(w.row(r), xq.row(0), nblocks, tag)); },
+        [](const typename WFmt::block& block, lattice_decoded& d) {
+            ref::sub_scales<WFmt>(block, d.scale);
+            for (int k = 0; k < 8; ++k) d.v[k] = lattice_values32<WFmt>(block, k);
+            d.d = fp16_to_fp32(WFmt::scale_bits(block));
+        },
+        [&](const lattice_decoded* row, std::size_t r, std::size_t c0, auto tile_rows) {
+            lattice_tile<WFmt, decltype(tile_rows)::value>(row, nblocks, r, c0, xq, out, tag);
+        });
 }
 
 }  // namespace neon_impl

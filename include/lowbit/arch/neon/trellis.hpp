@@ -169,20 +169,17 @@ void trellis_tile(const trellis_decoded* row, std::size_t nblocks, std::size_t r
 template <class WFmt, class Tag>
 void trellis_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
                   const matmul_output& out, const Tag& tag) {
-    const std::size_t batch = xq.rows(), nblocks = w.blocks_per_row();
-    if (batch == 1) {
-        for (std::size_t r = r0; r < r1; ++r) out.put(0, r, trellis_dot_blocks(w.row(r), xq.row(0), nblocks, tag));
-        return;
-    }
+    const std::size_t nblocks = w.blocks_per_row();
     const trellis_table<WFmt> table;
-    detail::scratch<trellis_decoded> row(nblocks);
-    for (std::size_t r = r0; r < r1; ++r) {
-        for (std::size_t b = 0; b < nblocks; ++b)
-            trellis_decode(w.row(r)[b], table, row[b], std::make_integer_sequence<int, 8>{});
-        std::size_t c0 = 0;
-        for (; c0 + 4 <= batch; c0 += 4) trellis_tile<4>(row.data(), nblocks, r, c0, xq, out, tag);
-        for (; c0 < batch; ++c0) trellis_tile<1>(row.data(), nblocks, r, c0, xq, out, tag);
-    }
+    decoded_rows<trellis_decoded>(
+        w, r0, r1, xq.rows(),
+        [&](std::size_t r) { out.put(0, r, trellis_dot_blocks(w.row(r), xq.row(0), nblocks, tag)); },
+        [&](const typename WFmt::block& b, trellis_decoded& d) {
+            trellis_decode(b, table, d, std::make_integer_sequence<int, 8>{});
+        },
+        [&](const trellis_decoded* row, std::size_t r, std::size_t c0, auto tile_rows) {
+            trellis_tile<decltype(tile_rows)::value>(row, nblocks, r, c0, xq, out, tag);
+        });
 }
 
 }  // namespace neon_impl

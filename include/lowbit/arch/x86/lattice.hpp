@@ -140,18 +140,14 @@ void lattice_tile(const lattice_decoded* row, std::size_t nblocks, std::size_t r
 template <class Dot, class WFmt>
 void lattice_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
                   const matmul_output& out) {
-    const std::size_t batch = xq.rows(), nblocks = w.blocks_per_row();
-    if (batch == 1) {
-        for (std::size_t r = r0; r < r1; ++r) out.put(0, r, lattice_dot_blocks<Dot>(w.row(r), xq.row(0), nblocks));
-        return;
-    }
-    detail::scratch<lattice_decoded> row(nblocks);
-    for (std::size_t r = r0; r < r1; ++r) {
-        for (std::size_t b = 0; b < nblocks; ++b) lattice_decode<Dot>(w.row(r)[b], row[b]);
-        std::size_t c0 = 0;
-        for (; c0 + 4 <= batch; c0 += 4) lattice_tile<Dot, WFmt, 4>(row.data(), nblocks, r, c0, xq, out);
-        for (; c0 < batch; ++c0) lattice_tile<Dot, WFmt, 1>(row.data(), nblocks, r, c0, xq, out);
-    }
+    const std::size_t nblocks = w.blocks_per_row();
+    decoded_rows<lattice_decoded>(
+        w, r0, r1, xq.rows(),
+        [&](std::size_t r) { out.put(0, r, lattice_dot_blocks<Dot>(w.row(r), xq.row(0), nblocks)); },
+        [](const typename WFmt::block& b, lattice_decoded& d) { lattice_decode<Dot>(b, d); },
+        [&](const lattice_decoded* row, std::size_t r, std::size_t c0, auto tile_rows) {
+            lattice_tile<Dot, WFmt, decltype(tile_rows)::value>(row, nblocks, r, c0, xq, out);
+        });
 }
 
 }  // namespace x86_impl
