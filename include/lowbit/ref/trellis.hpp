@@ -17,7 +17,10 @@
 ///      with it.
 ///   3. The stream's bits are those of the path's windows; d is refitted by weighted least squares,
 ///      d = sum w x v / sum w v^2 (v the chosen table values), stored as fp16.
-/// An all-zero block (rms 0, or so small that s is not a normal float) is stored as zero bits and d = 0.
+/// An all-zero block (rms 0, or so small that s is not a normal float) is stored as zero bits and d = 0. A constant
+/// block comes back as a path of values around its level (about the SNR of Gaussian data: 14.5 dB for tcq2, 18.9 for
+/// tcq3 in the tests); one outlier among near-zero values keeps its sign and 57% (tcq2) to 86% (tcq3) of its size,
+/// the scale's least-squares compromise with the near-zero values the trellis cannot hold at zero.
 /// Cost: 2^L windows per weight (and half again for the wrap), in loops the compiler vectorizes: about 10 ms per
 /// 4096 values on one AVX2 core, 40 to 50 s per 4096 x 4096 matrix.
 #include "../core/scratch.hpp"
