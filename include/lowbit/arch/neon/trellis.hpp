@@ -10,6 +10,8 @@
 #include "../trellis_groups.hpp"
 #include "common.hpp"
 
+#include <cstddef>
+
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace neon_impl {
 
@@ -45,14 +47,16 @@ struct trellis_q_groups {
 template <class Block, int Base>
 LOWBIT_INLINE uint8x16_t group_bytes(const Block& b) noexcept {
     constexpr int stream = Block::format::code::stream_bytes, size = sizeof(Block);
+    static_assert(offsetof(Block, qs) == 0, "the stream starts the block");
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&b);  // the whole block: a load may cover d too
     if constexpr (Base < 0) {
         static_assert(Base == -2, "a group starts at most two bytes before the stream");
-        const uint8x16_t head = vld1q_u8(b.qs), tail = vld1q_u8(b.qs + stream - 16);
+        const uint8x16_t head = vld1q_u8(bytes), tail = vld1q_u8(bytes + (stream - 16));
         return vextq_u8(tail, head, 14);
     } else if constexpr (Base + 16 > size) {
-        return vextq_u8(vld1q_u8(b.qs + size - 16), vdupq_n_u8(0), Base + 16 - size);
+        return vextq_u8(vld1q_u8(bytes + (size - 16)), vdupq_n_u8(0), Base + 16 - size);
     } else {
-        return vld1q_u8(b.qs + Base);
+        return vld1q_u8(bytes + Base);
     }
 }
 

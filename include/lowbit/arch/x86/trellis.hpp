@@ -13,6 +13,8 @@
 #include "gemm.hpp"
 #include "int8_dot.hpp"
 
+#include <cstddef>
+
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace x86_impl {
 
@@ -50,17 +52,19 @@ struct trellis_ymm_groups {
 template <class Block, int Base>
 LOWBIT_INLINE __m256i group_bytes(const Block& b) noexcept {
     constexpr int stream = Block::format::code::stream_bytes, size = sizeof(Block);
+    static_assert(offsetof(Block, qs) == 0, "the stream starts the block");
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&b);  // the whole block: a load may cover d too
     __m128i v;
     if constexpr (Base < 0) {
         static_assert(Base == -2, "a group starts at most two bytes before the stream");
         std::uint16_t wrap;
-        std::memcpy(&wrap, b.qs + stream - 2, 2);
-        v = _mm_or_si128(_mm_slli_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)), 2),
+        std::memcpy(&wrap, bytes + (stream - 2), 2);
+        v = _mm_or_si128(_mm_slli_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)), 2),
                          _mm_cvtsi32_si128(wrap));
     } else if constexpr (Base + 16 > size) {
-        v = _mm_srli_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + size - 16)), Base + 16 - size);
+        v = _mm_srli_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + (size - 16))), Base + 16 - size);
     } else {
-        v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + Base));
+        v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + Base));
     }
     return _mm256_broadcastsi128_si256(v);
 }
