@@ -145,7 +145,7 @@ template <class Fmt>
 void roundtrip(const std::vector<float>& values, std::size_t out_offset) {
     using block = typename Fmt::block;
     const char* name = Fmt::name();
-    std::size_t nblocks = values.size() / Fmt::block_size, n = nblocks * Fmt::block_size;
+    const std::size_t nblocks = values.size() / Fmt::block_size, n = nblocks * Fmt::block_size;
     if (values.size() != n) {
         try {
             lowbit::quantize_row(values.data(), values.size(), static_cast<block*>(nullptr));
@@ -155,9 +155,6 @@ void roundtrip(const std::vector<float>& values, std::size_t out_offset) {
         }
     }
     if (nblocks == 0) return;
-    // The trellis formats' Viterbi search takes milliseconds per block under the fuzzer's instrumentation: their
-    // first block only, so that the other formats still get thousands of inputs in a short run.
-    if (lowbit::arch::ref::trellis_format<block>::value) nblocks = 1, n = Fmt::block_size;
     // Exact-size copies: the input floats and the output blocks end where their heap allocations end.
     std::vector<float> x(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(n));
     exact_bytes got(nblocks * Fmt::block_bytes, out_offset), want(nblocks * Fmt::block_bytes, 0);
@@ -229,7 +226,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t mode = in.byte();
     const std::vector<float> values = decode_values(in, (mode & 1) != 0);
     lowbit_fuzz::for_each_type(lowbit::all_formats{}, [&](auto tag) {
-        roundtrip<typename decltype(tag)::type>(values, (mode >> 1) & 63);
+        using Fmt = typename decltype(tag)::type;
+        // Not the trellis formats: their Viterbi search takes seconds per block under the fuzzer's instrumentation
+        // (3 inputs a second for all formats). Its arithmetic is integer and bounded for any finite input (targets
+        // clamped to +-512, weights to 2^12), the checked API's input rules are the other formats', and the
+        // sanitized suite quantizes every data kind (huge, tiny, subnormal, zeros, ties) with them.
+        if constexpr (!lowbit::arch::ref::trellis_format<typename Fmt::block>::value)
+            roundtrip<Fmt>(values, (mode >> 1) & 63);
     });
     return 0;
 }
