@@ -10,6 +10,12 @@ template <class WBlock, std::enable_if_t<x86_impl::ops<WBlock>::available, int> 
 matmul_panel<typename WBlock::format::activation> make_panel(
     const WBlock*, const_qmatrix_view<typename WBlock::format::activation> xq, const avx2&) {
     using AFmt = typename WBlock::format::activation;
+    using L = packed_layout<typename WBlock::format>;
+    // The zero point of the packed codes (the packed kernels' and AVX-512's plain tile16), else of the plain codes.
+    constexpr int zero_point = [] {
+        if constexpr (L::supported) return L::zero_point;
+        else return x86_impl::ops<WBlock>::offset;
+    }();
     const std::size_t nblocks = xq.blocks_per_row(), batch = xq.rows(), stride = (batch + 15) / 16 * 16;
     matmul_panel<AFmt> p{xq, stride, detail::scratch<float>(nblocks * stride, 0.0f), {},
                          detail::scratch<std::int32_t>(nblocks * stride, 0)};
@@ -21,7 +27,7 @@ matmul_panel<typename WBlock::format::activation> make_panel(
             if constexpr (std::is_same<AFmt, q8_1>::value) p.s[b * stride + c] = load_half(a.s);
             std::int32_t s = 0;
             for (std::int8_t q : a.qs) s += q;
-            p.zero_point_sum[b * stride + c] = -packed_layout<typename WBlock::format>::zero_point * s;
+            p.zero_point_sum[b * stride + c] = -zero_point * s;
         }
     return p;
 }

@@ -285,8 +285,9 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
 }
 
 /// GEMM (batch >= 2) with tile16; GEMV with the AVX2 kernel (its 8-row tiles stream the weights better, and the
-/// per-pair sequence is the same).
-template <class WFmt, std::enable_if_t<x86_impl::ops<typename WFmt::block>::available, int> = 0>
+/// per-pair sequence is the same). The legacy formats only (tile16 transposes codes, not table values): iq4_nl and
+/// mxfp4 take AVX2's kernel.
+template <class WFmt, std::enable_if_t<packed_layout<WFmt>::supported && !packed_layout<WFmt>::kquant, int> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
                const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx512_vnni&) {
     const std::size_t batch = p.xq.rows();

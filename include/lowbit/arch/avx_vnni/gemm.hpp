@@ -1,13 +1,14 @@
 #pragma once
 /// \file arch/avx_vnni/gemm.hpp
 /// The AVX-VNNI backend's gemm_rows: AVX2's micro-kernels (arch/x86/gemm.hpp) with vpdpbusd as the int8 dot, so
-/// every output equals the AVX2 backend's, bit for bit. make_panel is AVX2's; so is q8_0 on plain rows, whose
-/// signed x signed products take no int8 dot.
+/// every output equals the AVX2 backend's, bit for bit (the nibble formats and iq4_nl and mxfp4 on plain rows).
+/// make_panel is AVX2's; so is q8_0 on plain rows, whose signed x signed products take no int8 dot.
 #include "../x86/gemm.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 
-template <class WFmt, ref::if_nibble_format<typename WFmt::block> = 0>
+template <class WFmt, std::enable_if_t<ref::nibble_format<typename WFmt::block>::value ||
+                                           ref::nonlinear_format<typename WFmt::block>::value, int> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
                const matmul_panel<typename WFmt::activation>& p, const matmul_output& out, const avx_vnni&) {
     x86_impl::plain_rows<x86_impl::dpbusd_dot>(w, r0, r1, p, out);
