@@ -12,9 +12,9 @@
 /// Results do not depend on the executor or its thread count: the rows of W are split into contiguous
 /// ranges, and each output is computed by the same operations whatever the split (bit-identical); nor on the
 /// batch (a GEMV is bit for bit the same row of a GEMM), nor on the layout (plain or packed.hpp's). Backends
-/// with a micro-kernel for a 32-value format (arch/x86/gemm.hpp: q8_0, q4_0, q4_1, q5_0, q5_1) may differ from
-/// the generic one-dot_blocks-per-output path by float summation order only (within the dot tolerance of
-/// api.hpp); the K formats' kernels compute what dot_blocks does, bit for bit.
+/// with a micro-kernel for a 32-value format (arch/x86/gemm.hpp: q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, mxfp4) may
+/// differ from the generic one-dot_blocks-per-output path by float summation order only (within the dot tolerance
+/// of api.hpp); the K formats' kernels compute what dot_blocks does, bit for bit.
 ///
 /// Weights: a plain qmatrix_view (GGUF's row-major blocks, e.g. memory-mapped from a file), or for the fastest
 /// kernels a matrix repacked once by lowbit::pack / packed_matrix (packed.hpp; q8_0, q4_0 ... q5_1, q2_K ... q6_K).

@@ -1,12 +1,12 @@
 #pragma once
 /// \file arch/x86/gemm.hpp
 /// 256-bit matrix-product micro-kernels for the legacy weight formats q8_0, q4_0, q4_1, q5_0 and q5_1, on plain
-/// rows (plain_rows) and on packed panels (packed_rows, packed.hpp), over an int8 dot (int8_dot.hpp), for the AVX2
-/// and AVX-VNNI backends; the hooks are described in core/matmul.hpp. The K formats have a GEMM kernel that decodes
-/// each weight block once for 4 activation rows and otherwise computes exactly what dot_blocks does with the same
-/// decoder (kquant_rows).
+/// rows (plain_rows; also iq4_nl and mxfp4, whose blocks are table values under one scale) and on packed panels
+/// (packed_rows, packed.hpp), over an int8 dot (int8_dot.hpp), for the AVX2 and AVX-VNNI backends; the hooks are
+/// described in core/matmul.hpp. The K formats have a GEMM kernel that decodes each weight block once for 4
+/// activation rows and otherwise computes exactly what dot_blocks does with the same decoder (kquant_rows).
 ///
-/// Every micro-kernel of the legacy formats (these, plain and packed, and arch/avx512/gemm.hpp's) computes
+/// Every micro-kernel of these formats (plain and packed, and arch/avx512/gemm.hpp's) computes
 /// each output by the same per-pair sequence, blocks in order, acc starting at 0:
 ///   acc = fma(float(isum_b), d_w * d_a, acc)          isum_b: the block's exact integer sum of code * a
 ///   acc = fma(m_w, s_a, acc)                          only for the formats with a min (q4_1, q5_1 with q8_1)
