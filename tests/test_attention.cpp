@@ -357,7 +357,8 @@ TEMPLATE_LIST_TEST_CASE("attention on the backend is the scalar reference's with
         for (std::size_t r = 0; r < n_queries * heads; ++r) {
             const float* q = l.q.data() + (l.q.size() / dim - n_queries * heads + r) * dim;
             const std::size_t h = r % heads / s.group;
-            for (std::size_t t0 = 0; t0 < cache.quantized_length(); t0 += group_tokens) {
+            // Per group of tokens for per-channel keys (their scales differ per group), else all tokens at once.
+            for (std::size_t t0 = 0; t0 < cache.quantized_length();) {
                 const std::size_t t1 = group_tokens > 1 ? t0 + group_tokens : cache.quantized_length();
                 if constexpr (lowbit::kv_cache_view<K, V>::per_channel_keys) {
                     lowbit::arch::half_to_float(cache.k_group_params(h, t0 / group_tokens), d.data(), dim, lowbit::scalar{});
@@ -370,6 +371,7 @@ TEMPLATE_LIST_TEST_CASE("attention on the backend is the scalar reference's with
                 lowbit::gemv(keys, qq.data(), scores.data(), {}, lowbit::serial_executor{}, backend{});
                 lowbit::gemv(keys, qq.data(), reference.data(), {}, lowbit::serial_executor{}, lowbit::scalar{});
                 for (std::size_t t = 0; t < t1 - t0; ++t) delta = std::max(delta, std::fabs(double(scores[t]) - reference[t]));
+                t0 = t1;
             }
         }
         delta /= std::sqrt(double(dim));
@@ -396,9 +398,9 @@ TEST_CASE("attention's float kernels are the reference's bit for bit", "[attenti
     lowbit::arch::half_to_float(halves.data(), y.data(), halves.size(), backend{});
     lowbit::arch::half_to_float(halves.data(), ref.data(), halves.size(), lowbit::scalar{});
     for (std::size_t i = 0; i < halves.size(); ++i) {
-        INFO("half bits " << halves[i].bits());
-        REQUIRE(std::memcmp(&y[i], &ref[i], 4) == 0);
-        if (lowbit::is_finite_half(halves[i])) REQUIRE(y[i] == lowbit::fp16_to_fp32(halves[i].bits()));
+        LOWBIT_REQUIRE_CAPTURE(std::memcmp(&y[i], &ref[i], 4) == 0, halves[i].bits());
+        if (lowbit::is_finite_half(halves[i]))
+            LOWBIT_REQUIRE_CAPTURE(y[i] == lowbit::fp16_to_fp32(halves[i].bits()), halves[i].bits());
     }
 
     const std::size_t dim = 48, rows = 7, tokens = 29, stride = 32;
@@ -461,9 +463,9 @@ void check_value_codes(std::uint32_t seed) {
     lowbit::arch::value_codes(raw.data(), n, nb, codes_ref.data(), d_ref.data(), m_ref.data(), n, lowbit::scalar{});
     CHECK(codes == codes_ref);
     for (std::size_t i = 0; i < d.size(); ++i) {
-        INFO("block scale " << i);
-        REQUIRE((std::isnan(d[i]) ? std::isnan(d_ref[i]) : d[i] == d_ref[i]));
-        if (has_min) REQUIRE((std::isnan(m[i]) ? std::isnan(m_ref[i]) : m[i] == m_ref[i]));
+        LOWBIT_REQUIRE_CAPTURE((std::isnan(d[i]) ? std::isnan(d_ref[i]) : d[i] == d_ref[i]), i, d[i], d_ref[i]);
+        if (has_min)
+            LOWBIT_REQUIRE_CAPTURE((std::isnan(m[i]) ? std::isnan(m_ref[i]) : m[i] == m_ref[i]), i, m[i], m_ref[i]);
     }
 
     // Real blocks of normal values, one row of 96 per token; rows with their own token ranges (empty, shared,
@@ -513,8 +515,8 @@ void check_value_codes(std::uint32_t seed) {
             const double count = double(hi[r] - lo[r]);
             const double bound = (count > 0 ? (count - 1) / 65534 : 0) * pmax * (dmax * cmax + mmax) +
                                  1e-6 * (std::fabs(exact) + pmax * count * (dmax * cmax + mmax));
-            INFO("row " << r << ", value " << c);
-            REQUIRE(std::fabs(o_ref[r * dim + c] - exact) <= bound);
+            LOWBIT_REQUIRE_CAPTURE(std::fabs(o_ref[r * dim + c] - exact) <= bound, r, c, o_ref[r * dim + c], exact,
+                                   bound);
         }
 }
 

@@ -74,10 +74,9 @@ TEST_CASE("calibration_stats: H is the sum of x x^T, merged or added in chunks",
         for (std::size_t j = 0; j < cols; ++j) {
             double want = 0;
             for (std::size_t t = 0; t < tokens; ++t) want += static_cast<double>(x[t * cols + i]) * x[t * cols + j];
-            CAPTURE(i, j);
-            REQUIRE(std::fabs(h(i, j) - want) <= 1e-5 * scale);
-            REQUIRE(std::fabs(merged(i, j) - want) <= 1e-5 * scale);
-            REQUIRE(h(i, j) == h(j, i));
+            LOWBIT_REQUIRE_CAPTURE(std::fabs(h(i, j) - want) <= 1e-5 * scale, i, j);
+            LOWBIT_REQUIRE_CAPTURE(std::fabs(merged(i, j) - want) <= 1e-5 * scale, i, j);
+            LOWBIT_REQUIRE_CAPTURE(h(i, j) == h(j, i), i, j);
         }
     const std::vector<float> imp = all.importance();
     for (std::size_t i = 0; i < cols; ++i) CHECK(imp[i] == Approx(h(i, i) / tokens).epsilon(1e-6));

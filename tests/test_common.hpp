@@ -143,6 +143,16 @@ template <class Block>
 constexpr bool slow_quantizer =
     lowbit::arch::ref::lattice_format<Block>::value || lowbit::arch::ref::trellis_format<Block>::value;
 
+/// REQUIRE(condition), with the CAPTURE list's values reported when it fails, and formatted only then: Catch2 formats
+/// a CAPTURE's values eagerly, which in the suites' per-value loops took most of their run time under qemu.
+#define LOWBIT_REQUIRE_CAPTURE(condition, ...) \
+    do {                                       \
+        if (!(condition)) {                    \
+            CAPTURE(__VA_ARGS__);              \
+            REQUIRE(condition);                \
+        }                                      \
+    } while (false)
+
 /// Equal bit patterns, or both NaN.
 inline bool same_float(float a, float b) {
     return std::memcmp(&a, &b, 4) == 0 || (a != a && b != b);

@@ -39,12 +39,12 @@ void check_fake_quantize(const std::vector<float>& x, const lowbit::quant_option
         return;
     }
     lowbit::fake_quantize_row<Fmt>(x.data(), n, y.data(), mask.data(), options, backend{});
-    for (std::size_t i = 0; i < n; ++i) {
-        INFO("value " << i << " of " << n);
-        REQUIRE(same_float(y[i], want[i]));
-        const std::size_t b = i / Fmt::block_size * Fmt::block_size;
+    for (std::size_t b = 0; b < n; b += Fmt::block_size) {
         const auto [lo, hi] = std::minmax_element(want.begin() + b, want.begin() + b + Fmt::block_size);
-        REQUIRE(mask[i] == (x[i] > *hi || x[i] < *lo ? 1 : 0));
+        for (std::size_t i = b; i < b + Fmt::block_size; ++i) {
+            LOWBIT_REQUIRE_CAPTURE(same_float(y[i], want[i]), i, n, y[i], want[i]);
+            LOWBIT_REQUIRE_CAPTURE(mask[i] == (x[i] > *hi || x[i] < *lo ? 1 : 0), i, n, x[i], *lo, *hi);
+        }
     }
     // Without a mask: the same values.
     std::vector<float> y2(n);

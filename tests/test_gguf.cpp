@@ -48,10 +48,8 @@ void require_gguf_values(const gguf::file& f, const std::vector<float>& want) {
         for (std::size_t r = 0; r < t.rows(); ++r) {
             gguf::dequantize_row(t, r, row.data());
             REQUIRE(at + row.size() <= want.size());
-            for (std::size_t c = 0; c < row.size(); ++c) {
-                CAPTURE(t.name, r, c);
-                REQUIRE(same_float(row[c], want[at + c]));
-            }
+            for (std::size_t c = 0; c < row.size(); ++c)
+                LOWBIT_REQUIRE_CAPTURE(same_float(row[c], want[at + c]), t.name, r, c);
             at += row.size();
         }
     }

@@ -52,10 +52,10 @@ TEMPLATE_LIST_TEST_CASE("quantize_row gives gguf's bytes", "[golden][quantize]",
     std::vector<typename Fmt::block> got(golden_row / Fmt::block_size);
     for (std::size_t r = 0; r < x.size() / golden_row; ++r) {
         lowbit::quantize_row(x.data() + r * golden_row, golden_row, got.data(), backend{});
-        for (std::size_t b = 0; b < got.size(); ++b) {
-            CAPTURE(Fmt::name(), r, b);
-            REQUIRE(std::memcmp(&got[b], want.data() + r * row_bytes + b * Fmt::block_bytes, Fmt::block_bytes) == 0);
-        }
+        for (std::size_t b = 0; b < got.size(); ++b)
+            LOWBIT_REQUIRE_CAPTURE(
+                std::memcmp(&got[b], want.data() + r * row_bytes + b * Fmt::block_bytes, Fmt::block_bytes) == 0,
+                Fmt::name(), r, b);
     }
 }
 
@@ -68,10 +68,8 @@ TEMPLATE_LIST_TEST_CASE("dequantize_row gives gguf's floats", "[golden][dequanti
     REQUIRE(want.size() == n);
     std::vector<float> got(n);
     lowbit::dequantize_row(reinterpret_cast<const typename Fmt::block*>(bytes.data()), n, got.data(), backend{});
-    for (std::size_t i = 0; i < n; ++i) {
-        CAPTURE(Fmt::name(), i / golden_row, i % golden_row, got[i], want[i]);
-        REQUIRE(same_float(got[i], want[i]));
-    }
+    for (std::size_t i = 0; i < n; ++i)
+        LOWBIT_REQUIRE_CAPTURE(same_float(got[i], want[i]), Fmt::name(), i / golden_row, i % golden_row, got[i], want[i]);
 }
 
 TEMPLATE_LIST_TEST_CASE("codebook formats: every bit of a block is a field; grid entries index their levels", "[golden][lattice]",
@@ -79,10 +77,9 @@ TEMPLATE_LIST_TEST_CASE("codebook formats: every bit of a block is a field; grid
     using Fmt = TestType;
     constexpr int entries = static_cast<int>(sizeof(Fmt::grid) / sizeof(Fmt::grid[0]));
     for (int e = 0; e < entries; ++e)
-        for (int j = 0; j < Fmt::grid_width; ++j) {
-            CAPTURE(Fmt::name(), e, j);
-            REQUIRE(lowbit::arch::ref::grid_level<Fmt>(e, j) < lowbit::arch::ref::level_count<Fmt>);
-        }
+        for (int j = 0; j < Fmt::grid_width; ++j)
+            LOWBIT_REQUIRE_CAPTURE(lowbit::arch::ref::grid_level<Fmt>(e, j) < lowbit::arch::ref::level_count<Fmt>,
+                                   Fmt::name(), e, j);
     std::mt19937 rng(7);
     for (int trial = 0; trial < 200; ++trial) {
         typename Fmt::block b, again;
@@ -90,7 +87,6 @@ TEMPLATE_LIST_TEST_CASE("codebook formats: every bit of a block is a field; grid
         lowbit::iq_fields f;
         Fmt::unpack(b, f);
         Fmt::pack(f, again);
-        CAPTURE(Fmt::name(), trial);
-        REQUIRE(std::memcmp(&b, &again, sizeof b) == 0);
+        LOWBIT_REQUIRE_CAPTURE(std::memcmp(&b, &again, sizeof b) == 0, Fmt::name(), trial);
     }
 }

@@ -16,12 +16,11 @@ TEST_CASE("every half converts to float and back to the same bits", "[half]") {
     for (std::uint32_t h = 0; h < 0x10000u; ++h) {
         const float f = fp16_to_fp32(static_cast<std::uint16_t>(h));
         const bool is_nan = (h & 0x7C00u) == 0x7C00u && (h & 0x3FFu) != 0;
-        CAPTURE(h);
         if (is_nan) {
-            REQUIRE(std::isnan(f));
-            REQUIRE(fp32_to_fp16(f) == (h | 0x200u));  // quiet bit set, payload kept
+            LOWBIT_REQUIRE_CAPTURE(std::isnan(f), h);
+            LOWBIT_REQUIRE_CAPTURE(fp32_to_fp16(f) == (h | 0x200u), h);  // quiet bit set, payload kept
         } else {
-            REQUIRE(fp32_to_fp16(f) == h);
+            LOWBIT_REQUIRE_CAPTURE(fp32_to_fp16(f) == h, h);
         }
     }
 }
@@ -30,8 +29,8 @@ TEST_CASE("fp16_to_fp32 gives the exact value", "[half]") {
     for (std::uint32_t h = 0; h < 0x7C00u; ++h) {  // positive finite halves
         const int e = static_cast<int>(h >> 10), m = static_cast<int>(h & 0x3FF);
         const double exact = e == 0 ? std::ldexp(m, -24) : std::ldexp(1024 + m, e - 25);
-        REQUIRE(static_cast<double>(fp16_to_fp32(static_cast<std::uint16_t>(h))) == exact);
-        REQUIRE(fp16_to_fp32(static_cast<std::uint16_t>(h | 0x8000u)) == static_cast<float>(-exact));
+        LOWBIT_REQUIRE_CAPTURE(static_cast<double>(fp16_to_fp32(static_cast<std::uint16_t>(h))) == exact, h);
+        LOWBIT_REQUIRE_CAPTURE(fp16_to_fp32(static_cast<std::uint16_t>(h | 0x8000u)) == static_cast<float>(-exact), h);
     }
 }
 
@@ -69,8 +68,7 @@ TEST_CASE("fp32_to_fp16 agrees with rounding through double", "[half]") {
             const double ulp = std::ldexp(1.0, e - 10);
             want = std::nearbyint(a / ulp) * ulp;  // default rounding mode: ties to even
         }
-        CAPTURE(u);
-        REQUIRE(static_cast<double>(std::fabs(fp16_to_fp32(fp32_to_fp16(f)))) == want);
+        LOWBIT_REQUIRE_CAPTURE(static_cast<double>(std::fabs(fp16_to_fp32(fp32_to_fp16(f)))) == want, u);
     }
 }
 
@@ -81,8 +79,7 @@ TEST_CASE("fp32_to_fp16 matches F16C's vcvtps2ph bit for bit", "[half]") {
         const std::uint32_t u = i < 2000 ? (0x7F800000u | rng()) : rng();  // NaN payloads first, then anything
         const float f = bits_to_float(u);
         const auto hw = static_cast<std::uint16_t>(_cvtss_sh(f, 0));
-        CAPTURE(u);
-        REQUIRE(fp32_to_fp16(f) == hw);
+        LOWBIT_REQUIRE_CAPTURE(fp32_to_fp16(f) == hw, u);
     }
 }
 #endif

@@ -18,9 +18,10 @@ TEMPLATE_LIST_TEST_CASE("quantize_blocks is bit-exact with the scalar reference"
     const std::size_t in_offset = 4 * pick({0, 1, 3, 7, 15}, in_index);
     const std::size_t out_offset = pick({0, 1, 2, 31, 63}, nblocks + 2 * in_index);
     const std::size_t n = nblocks * Fmt::block_size;
-    // The trellis formats' Viterbi search (about 0.6 ms per block natively, 50x that under qemu) is the reference
-    // on every backend: its bytes must not depend on the target's flags, which a few lengths and offsets show.
-    if (lowbit::arch::ref::trellis_format<block>::value && (nblocks > 2 || in_index > 1)) return;
+    // The codebook formats' grid search and the trellis formats' Viterbi search (0.1-0.6 ms per block natively, 50x
+    // that under qemu; most of this suite's time there) are the reference's block by block on every backend, with
+    // no SIMD quantizer: their bytes must not depend on the target's flags, which a few lengths and offsets show.
+    if (slow_quantizer<block> && (nblocks > 2 || in_index > 1)) return;
     for (data_kind kind : all_data_kinds) {
         offset_buffer<float> x(n, in_offset);
         fill(x.data(), n, kind, static_cast<std::uint32_t>(nblocks * 131 + static_cast<int>(kind)));
@@ -28,10 +29,8 @@ TEMPLATE_LIST_TEST_CASE("quantize_blocks is bit-exact with the scalar reference"
         lowbit::arch::quantize_blocks(x.data(), got.data(), nblocks, backend{});
         lowbit::arch::quantize_blocks(x.data(), want.data(), nblocks, lowbit::scalar{});
         CAPTURE(Fmt::name(), nblocks, in_offset, out_offset, static_cast<int>(kind));
-        for (std::size_t b = 0; b < nblocks; ++b) {
-            CAPTURE(b);
-            REQUIRE(std::memcmp(&got[b], &want[b], sizeof(block)) == 0);
-        }
+        for (std::size_t b = 0; b < nblocks; ++b)
+            LOWBIT_REQUIRE_CAPTURE(std::memcmp(&got[b], &want[b], sizeof(block)) == 0, b);
     }
 }
 
@@ -49,10 +48,7 @@ TEMPLATE_LIST_TEST_CASE("dequantize_blocks is bit-exact for every bit pattern", 
     lowbit::arch::dequantize_blocks(x.data(), got.data(), nblocks, backend{});
     lowbit::arch::dequantize_blocks(x.data(), want.data(), nblocks, lowbit::scalar{});
     CAPTURE(Fmt::name(), nblocks, in_offset, out_offset);
-    for (std::size_t i = 0; i < n; ++i) {
-        CAPTURE(i, got[i], want[i]);
-        REQUIRE(same_float(got[i], want[i]));
-    }
+    for (std::size_t i = 0; i < n; ++i) LOWBIT_REQUIRE_CAPTURE(same_float(got[i], want[i]), i, got[i], want[i]);
 }
 
 TEMPLATE_LIST_TEST_CASE("dot_blocks: exact integer sums, float sum within the documented bound", "[kernels][dot]",

@@ -57,10 +57,9 @@ TEMPLATE_LIST_TEST_CASE("K formats dequantize to exactly gguf's floats", "[kquan
     offset_buffer<unsigned char> src(bytes.size(), 3);
     std::memcpy(src.data(), bytes.data(), bytes.size());
     lowbit::dequantize_row(reinterpret_cast<const typename Fmt::block*>(src.data()), n, got.data(), backend{});
-    for (std::size_t i = 0; i < n; ++i) {
-        CAPTURE(Fmt::name(), i / Fmt::block_size, i % Fmt::block_size, got[i], want[i]);
-        REQUIRE(same_float(got[i], want[i]));
-    }
+    for (std::size_t i = 0; i < n; ++i)
+        LOWBIT_REQUIRE_CAPTURE(same_float(got[i], want[i]), Fmt::name(), i / Fmt::block_size, i % Fmt::block_size,
+                               got[i], want[i]);
 }
 
 TEMPLATE_LIST_TEST_CASE("K round trip: quantized blocks dequantize within the baseline's error", "[kquants][roundtrip]",
@@ -123,10 +122,9 @@ TEST_CASE("q8_K follows ggml's rule: iscale = -127 / signed max, nearest (ties t
             if (std::fabs(x[256 * b + j]) > std::fabs(max)) max = x[256 * b + j];
         const float iscale = -127.0f / max;
         REQUIRE(q[b].d.value() == 1.0f / iscale);
-        for (int j = 0; j < 256; ++j) {
-            CAPTURE(b, j, x[256 * b + j]);
-            REQUIRE(q[b].qs[j] == static_cast<int>(std::nearbyint(iscale * x[256 * b + j])));
-        }
+        for (int j = 0; j < 256; ++j)
+            LOWBIT_REQUIRE_CAPTURE(q[b].qs[j] == static_cast<int>(std::nearbyint(iscale * x[256 * b + j])), b, j,
+                                   x[256 * b + j]);
         for (int g = 0; g < 16; ++g) {
             int sum = 0;
             for (int j = 0; j < 16; ++j) sum += q[b].qs[16 * g + j];

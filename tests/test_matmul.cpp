@@ -142,24 +142,26 @@ TEMPLATE_LIST_TEST_CASE("gemm and gemv against Eigen's float product, and agains
                 for (std::size_t b = 0; b < nblocks; ++b)
                     bound += std::ldexp(1.0, -9) * std::fabs(lowbit::load_half(p.wrow(r)[b].m)) *
                              p.x.row(c).segment(b * 32, 32).template lpNorm<1>();
-            CAPTURE(c, r, y(c, r), y_ref(c, r), bound);
-            REQUIRE(std::fabs(static_cast<double>(y(c, r)) - y_ref(c, r)) <= bound);
+            LOWBIT_REQUIRE_CAPTURE(std::fabs(static_cast<double>(y(c, r)) - y_ref(c, r)) <= bound, c, r, y(c, r),
+                                   y_ref(c, r), bound);
         }
 
     for (std::size_t c = 0; c < batch; ++c)
         for (std::size_t r = 0; r < rows; ++r) {
             const float generic = lowbit::arch::dot_blocks(p.wrow(r), p.xrow(c), nblocks, backend{});
-            CAPTURE(c, r, y(c, r), generic);
             if constexpr (std::is_same<typename Fmt::activation, lowbit::q8_K>::value) {
-                REQUIRE(same_float(y(c, r), generic));  // the K formats' kernels compute what dot_blocks does
+                // The K formats' kernels compute what dot_blocks does.
+                LOWBIT_REQUIRE_CAPTURE(same_float(y(c, r), generic), c, r, y(c, r), generic);
             } else if (!has_micro_kernel<Fmt>()) {
-                REQUIRE(same_float(y(c, r), generic));
+                LOWBIT_REQUIRE_CAPTURE(same_float(y(c, r), generic), c, r, y(c, r), generic);
             } else {
-                REQUIRE(same_float(y(c, r), fma_sequence(p.wrow(r), p.xrow(c), nblocks)));
+                const float sequence = fma_sequence(p.wrow(r), p.xrow(c), nblocks);
+                LOWBIT_REQUIRE_CAPTURE(same_float(y(c, r), sequence), c, r, y(c, r), sequence);
                 // The dot bound of api.hpp, for each of the two against the scalar reference.
                 const double magnitude = lowbit_test::scale_magnitude(p.wrow(r), p.xrow(c), nblocks);
                 const double bound = lowbit_test::dot_bound(magnitude, nblocks, 4.0);
-                REQUIRE(std::fabs(static_cast<double>(y(c, r)) - generic) <= bound);
+                LOWBIT_REQUIRE_CAPTURE(std::fabs(static_cast<double>(y(c, r)) - generic) <= bound, c, r, y(c, r),
+                                       generic, bound);
             }
         }
 
@@ -169,9 +171,8 @@ TEMPLATE_LIST_TEST_CASE("gemm and gemv against Eigen's float product, and agains
         lowbit::gemv(p.cw(), p.x.row(c).data(), yv.data(), {}, lowbit::serial_executor{}, backend{});
         lowbit::gemv(p.cw(), p.xrow(c), yq.data(), {}, lowbit::serial_executor{}, backend{});
         for (std::size_t r = 0; r < rows; ++r) {
-            CAPTURE(c, r);
-            REQUIRE(same_float(yv[r], y(c, r)));
-            REQUIRE(same_float(yq[r], y(c, r)));
+            LOWBIT_REQUIRE_CAPTURE(same_float(yv[r], y(c, r)), c, r);
+            LOWBIT_REQUIRE_CAPTURE(same_float(yq[r], y(c, r)), c, r);
         }
     }
     row_major yf(batch, rows);
@@ -214,10 +215,8 @@ TEMPLATE_LIST_TEST_CASE("pack: layout size, zero padding rows, and unpack_row gi
             std::fill(row.begin(), row.end(), typename Fmt::block{});
             lowbit::unpack_row(packed, r, row.data());
             const typename Fmt::block zero{};
-            for (std::size_t b = 0; b < 5; ++b) {
-                CAPTURE(r, b);
-                REQUIRE(std::memcmp(&row[b], r < rows ? p.wrow(r) + b : &zero, sizeof(zero)) == 0);
-            }
+            for (std::size_t b = 0; b < 5; ++b)
+                LOWBIT_REQUIRE_CAPTURE(std::memcmp(&row[b], r < rows ? p.wrow(r) + b : &zero, sizeof(zero)) == 0, r, b);
         }
     }
 }
@@ -238,10 +237,9 @@ TEMPLATE_LIST_TEST_CASE("bias and accumulate: y = y0 + (Wx + bias), rounded in t
     const row_major both = run_gemm(p, {bias.data(), true}, lowbit::serial_executor{}, &y0);
     for (std::size_t c = 0; c < batch; ++c)
         for (std::size_t r = 0; r < rows; ++r) {
-            CAPTURE(c, r);
-            REQUIRE(same_float(biased(c, r), plain(c, r) + bias[r]));
-            REQUIRE(same_float(accumulated(c, r), y0(c, r) + plain(c, r)));
-            REQUIRE(same_float(both(c, r), y0(c, r) + (plain(c, r) + bias[r])));
+            LOWBIT_REQUIRE_CAPTURE(same_float(biased(c, r), plain(c, r) + bias[r]), c, r);
+            LOWBIT_REQUIRE_CAPTURE(same_float(accumulated(c, r), y0(c, r) + plain(c, r)), c, r);
+            LOWBIT_REQUIRE_CAPTURE(same_float(both(c, r), y0(c, r) + (plain(c, r) + bias[r])), c, r);
         }
     std::vector<float> yv(y0.row(0).data(), y0.row(0).data() + rows);
     lowbit::gemv(p.cw(), p.x.row(0).data(), yv.data(), {bias.data(), true}, lowbit::serial_executor{}, backend{});

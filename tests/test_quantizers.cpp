@@ -206,10 +206,8 @@ TEMPLATE_LIST_TEST_CASE("trellis formats decode as their byte diagrams say, for 
     std::vector<float> y(q.size() * 256);
     lowbit::dequantize_row(q.data(), y.size(), y.data(), backend{});
     for (std::size_t b = 0; b < q.size(); ++b)
-        for (int t = 0; t < 256; ++t) {
-            CAPTURE(Fmt::name(), b, t);
-            REQUIRE(y[256 * b + t] == diagram_value<Fmt>(q[b], t));
-        }
+        for (int t = 0; t < 256; ++t)
+            LOWBIT_REQUIRE_CAPTURE(y[256 * b + t] == diagram_value<Fmt>(q[b], t), Fmt::name(), b, t);
     // The table is the Gaussian quantiles, odd and increasing.
     for (std::size_t i = 0; i + 1 < std::size(Fmt::values); ++i) REQUIRE(Fmt::values[i] <= Fmt::values[i + 1]);
     REQUIRE(Fmt::values[0] == -127);
