@@ -73,7 +73,6 @@ void packed_products(input in, std::size_t offset, std::size_t rows, unsigned ba
     }
 }
 
-
 /// The formats of fuzz_packed_kquants.cpp: the largest kernels, about 60% of the fuzzer's compile time.
 using kquant_unit_formats = lowbit::type_list<lowbit::q4_K, lowbit::q3_K, lowbit::q2_K>;
 
