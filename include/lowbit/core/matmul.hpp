@@ -140,24 +140,71 @@ void gemm_rows_packing(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r
     }
 }
 
-/// gemm_rows of formats whose blocks are costly to decode (the codebook and trellis formats): with one activation
-/// row, dot_row(r) per output row; with more, row r is decoded once into scratch, decode(block, Decoded&) block by
-/// block, and tile(decoded row, r, c0, std::integral_constant<int, C>{}) puts outputs (c0 .. c0 + C - 1, r), four
-/// activation rows per tile and then one. The tile must give each output as dot_row would, bit for bit.
-template <class Decoded, class WFmt, class DotRow, class Decode, class Tile>
-void decoded_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, std::size_t batch, DotRow&& dot_row,
-                  Decode&& decode, Tile&& tile) {
+/// The panel a backend may give the formats it multiplies with decoded_rows: the activations, as a type of its own
+/// that selects their gemm_rows.
+template <class AFmt>
+struct decoded_panel {
+    const_qmatrix_view<AFmt> xq;
+};
+
+/// gemm_rows of formats whose blocks cost more to decode than to multiply (the codebook, trellis and ternary formats,
+/// iq4_xs): with one activation row, dot_row(r) gives output r; with more, row r is decoded once into scratch and
+/// multiplied by four activation rows per tile, then one. Decoder (a backend's, per format) provides
+///   decoded                          a block decoded (its values in registers' form, its scales)
+///   decode(block, decoded&)
+///   term(const decoded&, activation block) -> float   the block's rounded term of the row sum
+///   factor                           the row sum's final multiplier (a power of two; 1 for most formats)
+/// and each output is (term_0 + term_1 + ...) * factor, added in block order: the backend's dot_blocks must take
+/// the same steps, so that an output is dot_row's bit for bit (GEMV row == GEMM row).
+template <class Decoder, class WFmt, class DotRow>
+void decoded_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
+                  const_qmatrix_view<typename WFmt::activation> xq, const matmul_output& out, const Decoder& decoder,
+                  DotRow&& dot_row) {
+    const std::size_t batch = xq.rows(), nblocks = w.blocks_per_row();
     if (batch == 1) {
-        for (std::size_t r = r0; r < r1; ++r) dot_row(r);
+        for (std::size_t r = r0; r < r1; ++r) out.put(0, r, dot_row(r));
         return;
     }
-    detail::scratch<Decoded> row(w.blocks_per_row());
+    detail::scratch<typename Decoder::decoded> row(nblocks);
+    const auto tile = [&](std::size_t r, std::size_t c0, auto columns) {
+        constexpr int C = decltype(columns)::value;
+        const typename WFmt::activation::block* a[C];
+        float sum[C];
+        for (int c = 0; c < C; ++c) {
+            a[c] = xq.row(c0 + c);
+            sum[c] = 0.0f;
+        }
+        for (std::size_t b = 0; b < nblocks; ++b)
+            for (int c = 0; c < C; ++c) sum[c] += decoder.term(row[b], a[c][b]);
+        for (int c = 0; c < C; ++c) out.put(c0 + c, r, sum[c] * Decoder::factor);
+    };
     for (std::size_t r = r0; r < r1; ++r) {
-        for (std::size_t b = 0; b < row.size(); ++b) decode(w.row(r)[b], row[b]);
+        for (std::size_t b = 0; b < nblocks; ++b) decoder.decode(w.row(r)[b], row[b]);
         std::size_t c0 = 0;
-        for (; c0 + 4 <= batch; c0 += 4) tile(row.data(), r, c0, std::integral_constant<int, 4>{});
-        for (; c0 < batch; ++c0) tile(row.data(), r, c0, std::integral_constant<int, 1>{});
+        for (; c0 + 4 <= batch; c0 += 4) tile(r, c0, std::integral_constant<int, 4>{});
+        for (; c0 < batch; ++c0) tile(r, c0, std::integral_constant<int, 1>{});
     }
+}
+
+/// A row's dot with a Decoder of decoded_rows: its block terms in block order, times factor.
+template <class Decoder, class WBlock, class ABlock>
+inline float decoded_dot_blocks(const Decoder& decoder, const WBlock* w, const ABlock* a,
+                                std::size_t nblocks) noexcept {
+    float sum = 0.0f;
+    for (std::size_t b = 0; b < nblocks; ++b) {
+        typename Decoder::decoded d;
+        decoder.decode(w[b], d);
+        sum += decoder.term(d, a[b]);
+    }
+    return sum * Decoder::factor;
+}
+
+/// decoded_rows whose GEMV is decoded_dot_blocks.
+template <class Decoder, class WFmt>
+void decoded_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
+                  const_qmatrix_view<typename WFmt::activation> xq, const matmul_output& out, const Decoder& decoder) {
+    decoded_rows(w, r0, r1, xq, out, decoder,
+                 [&](std::size_t r) { return decoded_dot_blocks(decoder, w.row(r), xq.row(0), w.blocks_per_row()); });
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -44,7 +44,9 @@ void gemm_rows(const const_packed_view<WFmt>& w, std::size_t r0, std::size_t r1,
     x86_impl::packed_rows<x86_impl::maddubs_dot>(w, r0, r1, p, out);
 }
 
-template <class WBlock, ref::if_kquant<WBlock> = 0>
+/// The panel of every format with q8_K activations (K, codebook, trellis and ternary formats, iq4_xs) on the x86
+/// backends (they inherit it): the activations, as a type of its own that selects the format's gemm_rows.
+template <class WBlock, std::enable_if_t<std::is_same<typename WBlock::format::activation, q8_K>::value, int> = 0>
 q8_K_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&) {
     return {xq};
 }

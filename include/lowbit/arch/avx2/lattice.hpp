@@ -12,12 +12,6 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
     return x86_impl::lattice_dot_blocks<x86_impl::maddubs_dot>(w, a, nblocks);
 }
 
-/// The x86 backends' panel for the codebook formats (they inherit it): the q8_K activations.
-template <class WBlock, ref::if_lattice_format<WBlock> = 0>
-q8_K_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const avx2&) {
-    return {xq};
-}
-
 template <class WFmt, ref::if_lattice_format<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx2&) {

@@ -1,7 +1,9 @@
 #pragma once
 /// \file arch/avx2/nonlinear.hpp
-/// AVX2 kernels for iq4_nl and mxfp4 (dequantize and dot) and iq4_xs (dot) (the table lookup and the dot driver are
-/// arch/x86/nonlinear.hpp's). Quantization is the reference's (weights are quantized once, offline).
+/// AVX2 kernels for iq4_nl and mxfp4 (dequantize and dot) and iq4_xs (dot and GEMM) (the table lookup, the dot driver
+/// and iq4_xs's decoder are arch/x86/nonlinear.hpp's). Quantization is the reference's (weights are quantized once,
+/// offline).
+#include "../x86/gemm.hpp"
 #include "../x86/nonlinear.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
@@ -25,9 +27,16 @@ inline float dot_blocks(const Block* w, const q8_0::block* a, std::size_t nblock
     return x86_impl::nonlinear_dot_blocks<x86_impl::maddubs_dot>(w, a, nblocks);
 }
 
-/// iq4_xs with q8_K: the reference's result, bit for bit (see x86_impl::iq4_xs_dot_blocks).
+/// iq4_xs with q8_K: the reference's result, bit for bit (see x86_impl::iq4_xs_decoder).
 inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_t nblocks, const avx2&) noexcept {
-    return x86_impl::iq4_xs_dot_blocks<x86_impl::maddubs_dot>(w, a, nblocks);
+    return decoded_dot_blocks(x86_impl::iq4_xs_decoder<x86_impl::maddubs_dot>{}, w, a, nblocks);
+}
+
+/// iq4_xs GEMM: each row decoded once for the batch; every output is dot_blocks', bit for bit.
+template <class WFmt, std::enable_if_t<std::is_same<WFmt, iq4_xs>::value, int> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
+               const matmul_output& out, const avx2&) {
+    decoded_rows(w, r0, r1, p.xq, out, x86_impl::iq4_xs_decoder<x86_impl::maddubs_dot>{});
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -3,7 +3,7 @@
 /// NEON dot products of the codebook formats iq1_s ... iq3_s (the reference is ref/lattice.hpp): per 32 weights the
 /// grid entries are loaded whole from the format's byte grid (ref::grid_bytes), the signs (or iq1's shifts) applied
 /// by a bit test, the int8 dot of common.hpp against the q8_K activations (per 16 weights where the sub-block
-/// scale changes every 16), times the multipliers 2s + 1. GEMM (lattice_rows) decodes each weight row once for the
+/// scale changes every 16), times the multipliers 2s + 1. GEMM (decoded_rows) decodes each weight row once for the
 /// batch and then takes the same steps per output. Quantize and dequantize are the reference's.
 #include "../../core/matmul.hpp"
 #include "../../ref/lattice.hpp"
@@ -82,58 +82,28 @@ inline float lattice_dot_blocks(const Block* w, const q8_K::block* a, std::size_
     return sum * Fmt::dot_factor;
 }
 
-/// A super-block decoded for the GEMM: weights 32k .. 32k + 31 as v[k], the sub-block scales and d.
-struct lattice_decoded {
-    int8x16x2_t v[8];
-    int scale[16];
-    float d;
-};
-
-/// A decoded row times activation rows c0 .. c0 + C - 1: lattice_dot_blocks' integers and float steps, so each
-/// output is dot_blocks' bit for bit, with the grid lookups done once for the batch.
-template <class Fmt, int C, class Tag>
-void lattice_tile(const lattice_decoded* row, std::size_t nblocks, std::size_t r, std::size_t c0,
-                  const_qmatrix_view<q8_K> xq, const matmul_output& out, const Tag& tag) {
-    const q8_K::block* a[C];
-    float sum[C];
-    for (int c = 0; c < C; ++c) {
-        a[c] = xq.row(c0 + c);
-        sum[c] = 0.0f;
+/// decoded_rows' Decoder (core/matmul.hpp) of a codebook format: a super-block's weights 32k .. 32k + 31 as v[k], its
+/// sub-block scales and d; term() takes lattice_dot_blocks' steps, so a GEMM output is dot_blocks' bit for bit, with
+/// the grid lookups done once for the batch.
+template <class Fmt, class Tag>
+struct lattice_decoder {
+    struct decoded {
+        int8x16x2_t v[8];
+        int scale[16];
+        float d;
+    };
+    static constexpr float factor = Fmt::dot_factor;
+    static LOWBIT_INLINE void decode(const typename Fmt::block& block, decoded& d) noexcept {
+        ref::sub_scales<Fmt>(block, d.scale);
+        for (int k = 0; k < 8; ++k) d.v[k] = lattice_values32<Fmt>(block, k);
+        d.d = fp16_to_fp32(Fmt::scale_bits(block));
     }
-    for (std::size_t b = 0; b < nblocks; ++b) {
-        int32x4_t acc[C];
-        for (int c = 0; c < C; ++c) acc[c] = vdupq_n_s32(0);
-        for (int k = 0; k < 8; ++k)
-            for (int c = 0; c < C; ++c)
-                acc[c] = lattice_products<Fmt>(acc[c], row[b].v[k], row[b].scale, k, a[c][b].qs + 32 * k, tag);
-        for (int c = 0; c < C; ++c) sum[c] += lattice_term(acc[c], row[b].d, a[c][b]);
+    static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
+        int32x4_t acc = vdupq_n_s32(0);
+        for (int k = 0; k < 8; ++k) acc = lattice_products<Fmt>(acc, w.v[k], w.scale, k, a.qs + 32 * k, Tag{});
+        return lattice_term(acc, w.d, a);
     }
-    for (int c = 0; c < C; ++c) out.put(c0 + c, r, sum[c] * Fmt::dot_factor);
-}
-
-/// The codebook formats' panel on NEON: the q8_K activations (a type of its own, which selects lattice_rows).
-struct lattice_panel {
-    const_qmatrix_view<q8_K> xq;
 };
-
-/// gemm_rows of the codebook formats: GEMV row by row (lattice_dot_blocks); GEMM decodes each row once into
-/// scratch and multiplies it by 4 activation rows per tile.
-template <class WFmt, class Tag>
-void lattice_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
-                  const matmul_output& out, const Tag& tag) {
-    const std::size_t nblocks = w.blocks_per_row();
-    decoded_rows<lattice_decoded>(
-        w, r0, r1, xq.rows(),
-        [&](std::size_t r) { out.put(0, r, lattice_dot_blocks(w.row(r), xq.row(0), nblocks, tag)); },
-        [](const typename WFmt::block& block, lattice_decoded& d) {
-            ref::sub_scales<WFmt>(block, d.scale);
-            for (int k = 0; k < 8; ++k) d.v[k] = lattice_values32<WFmt>(block, k);
-            d.d = fp16_to_fp32(WFmt::scale_bits(block));
-        },
-        [&](const lattice_decoded* row, std::size_t r, std::size_t c0, auto tile_rows) {
-            lattice_tile<WFmt, decltype(tile_rows)::value>(row, nblocks, r, c0, xq, out, tag);
-        });
-}
 
 }  // namespace neon_impl
 
@@ -148,16 +118,13 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (lattice_rows).
-template <class WBlock, class Tag, ref::if_lattice_format<WBlock> = 0, std::enable_if_t<std::is_base_of<neon, Tag>::value, int> = 0>
-neon_impl::lattice_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const Tag&) {
-    return {xq};
-}
-
+/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/gemm.hpp).
 template <class WFmt, class Tag, ref::if_lattice_format<typename WFmt::block> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const neon_impl::lattice_panel& p,
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag& tag) {
-    neon_impl::lattice_rows(w, r0, r1, p.xq, out, tag);
+    decoded_rows(w, r0, r1, p.xq, out, neon_impl::lattice_decoder<WFmt, Tag>{}, [&](std::size_t r) {
+        return neon_impl::lattice_dot_blocks(w.row(r), p.xq.row(0), w.blocks_per_row(), tag);
+    });
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

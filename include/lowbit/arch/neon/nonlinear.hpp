@@ -1,8 +1,10 @@
 #pragma once
 /// \file arch/neon/nonlinear.hpp
 /// NEON kernels for iq4_nl and mxfp4 (the reference is ref/nonlinear.hpp): dequantize_blocks and dot_blocks are
-/// the shared ones of common.hpp, and iq4_xs's dot (below); this file reads a block's values, one tbl lookup of its nibbles in the format's
-/// 16-entry table. Quantization is the reference's (weights are quantized once, offline).
+/// the shared ones of common.hpp, and iq4_xs's dot and GEMM (below); this file reads a block's values, one tbl
+/// lookup of its nibbles in the format's 16-entry table. Quantization is the reference's (weights are quantized
+/// once, offline).
+#include "../../core/matmul.hpp"
 #include "../../ref/nonlinear.hpp"
 #include "common.hpp"
 
@@ -22,32 +24,50 @@ struct table_codes : std::true_type {
 template <> struct codes<iq4_nl::block> : table_codes<iq4_nl::block> {};
 template <> struct codes<mxfp4::block> : table_codes<mxfp4::block> {};
 
-/// iq4_xs with q8_K: per super-block the exact isum = sum over sub-blocks of l_s * (values . a), then
-/// sum += float(isum) * (d_w * d_a) in block order: the reference's float steps, so its result bit for bit.
+/// iq4_xs with q8_K, decoded_rows' Decoder (core/matmul.hpp), which its dot_blocks runs too: a super-block's sub-block
+/// s as 32 table values v[s] and its scale l_s; term() is the exact isum = sum over s of l_s * (v[s] . a) times
+/// (d_w * d_a), rounded: the reference's float step.
 template <class Tag>
-inline float iq4_xs_dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_t nblocks, const Tag& tag) noexcept {
-    const int8x16_t table = vld1q_s8(iq4_nl::values);
-    float sum = 0.0f;
-    for (std::size_t b = 0; b < nblocks; ++b) {
-        int32x4_t acc = vdupq_n_s32(0);
+struct iq4_xs_decoder {
+    struct decoded {
+        int8x16x2_t v[8];
+        std::int32_t l[8];
+        float d;
+    };
+    static constexpr float factor = 1.0f;
+    static LOWBIT_INLINE void decode(const iq4_xs::block& w, decoded& out) noexcept {
+        const int8x16_t table = vld1q_s8(iq4_nl::values);
         for (int s = 0; s < 8; ++s) {
-            const uint8x16_t qs = vld1q_u8(w[b].qs + 16 * s);
-            const int8x16x2_t v = {{vqtbl1q_s8(table, vandq_u8(qs, vdupq_n_u8(0x0F))), vqtbl1q_s8(table, vshrq_n_u8(qs, 4))}};
-            acc = vmlaq_n_s32(acc, partial_dot(v, a[b].qs + 32 * s, tag), iq4_xs::sub_scale(w[b], s));
+            const uint8x16_t qs = vld1q_u8(w.qs + 16 * s);
+            out.v[s] = {{vqtbl1q_s8(table, vandq_u8(qs, vdupq_n_u8(0x0F))), vqtbl1q_s8(table, vshrq_n_u8(qs, 4))}};
+            out.l[s] = iq4_xs::sub_scale(w, s);
         }
-        sum += detail::rounded(static_cast<float>(vaddvq_s32(acc)) * (load_half(w[b].d) * a[b].d.value()));
+        out.d = load_half(w.d);
     }
-    return sum;
-}
+    static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
+        int32x4_t acc = vdupq_n_s32(0);
+        for (int s = 0; s < 8; ++s) acc = vmlaq_n_s32(acc, partial_dot(w.v[s], a.qs + 32 * s, Tag{}), w.l[s]);
+        return detail::rounded(static_cast<float>(vaddvq_s32(acc)) * (w.d * a.d.value()));
+    }
+};
 
 }  // namespace neon_impl
 
-inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_t nblocks, const neon& tag) noexcept {
-    return neon_impl::iq4_xs_dot_blocks(w, a, nblocks, tag);
+inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_t nblocks, const neon&) noexcept {
+    return decoded_dot_blocks(neon_impl::iq4_xs_decoder<neon>{}, w, a, nblocks);
 }
 #if LOWBIT_HAVE_NEON_DOTPROD
-inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_t nblocks, const neon_dotprod& tag) noexcept {
-    return neon_impl::iq4_xs_dot_blocks(w, a, nblocks, tag);
+inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_t nblocks,
+                        const neon_dotprod&) noexcept {
+    return decoded_dot_blocks(neon_impl::iq4_xs_decoder<neon_dotprod>{}, w, a, nblocks);
 }
 #endif
+
+/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/gemm.hpp).
+template <class WFmt, class Tag, std::enable_if_t<std::is_same<WFmt, iq4_xs>::value, int> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
+               const matmul_output& out, const Tag&) {
+    decoded_rows(w, r0, r1, p.xq, out, neon_impl::iq4_xs_decoder<Tag>{});
+}
+
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

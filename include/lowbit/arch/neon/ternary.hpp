@@ -2,7 +2,8 @@
 /// \file arch/neon/ternary.hpp
 /// NEON dot products of tq1_0 and tq2_0 (the reference is ref/ternary.hpp): a block's 256 weights decoded to
 /// signed bytes (code - 1), then the int8 dot of common.hpp against the q8_K activations. Quantize and dequantize
-/// are the reference's.
+/// are the reference's. GEMM decodes each weight row once for the batch (decoded_rows).
+#include "../../core/matmul.hpp"
 #include "../../ref/ternary.hpp"
 #include "common.hpp"
 
@@ -48,33 +49,48 @@ LOWBIT_INLINE void ternary_values(const tq1_0::block& b, std::int8_t* v) noexcep
     }
 }
 
-/// With q8_K activations: per super-block the exact isum, then sum += float(isum) * (d_w * d_a) in block order:
-/// the reference's float steps, so its result bit for bit.
-template <class Block, class Tag>
-inline float ternary_dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const Tag& tag) noexcept {
-    std::int8_t v[256];
-    float sum = 0.0f;
-    for (std::size_t b = 0; b < nblocks; ++b) {
-        ternary_values(w[b], v);
-        int32x4_t acc = vdupq_n_s32(0);
-        for (int s = 0; s < 8; ++s)
-            acc = vaddq_s32(acc, partial_dot({{vld1q_s8(v + 32 * s), vld1q_s8(v + 32 * s + 16)}}, a[b].qs + 32 * s, tag));
-        sum += detail::rounded(static_cast<float>(vaddvq_s32(acc)) * (load_half(w[b].d) * a[b].d.value()));
+/// tq1_0 and tq2_0 with q8_K, decoded_rows' Decoder (core/matmul.hpp), which their dot_blocks runs too: a block's
+/// values (code - 1) and d; term() is the exact isum times (d_w * d_a), rounded: the reference's float step.
+template <class Tag>
+struct ternary_decoder {
+    struct decoded {
+        std::int8_t v[256];
+        float d;
+    };
+    static constexpr float factor = 1.0f;
+    template <class Block>
+    static LOWBIT_INLINE void decode(const Block& w, decoded& out) noexcept {
+        ternary_values(w, out.v);
+        out.d = load_half(w.d);
     }
-    return sum;
-}
+    static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
+        int32x4_t acc = vdupq_n_s32(0);
+        for (int s = 0; s < 8; ++s) {
+            const int8x16x2_t v = {{vld1q_s8(w.v + 32 * s), vld1q_s8(w.v + 32 * s + 16)}};
+            acc = vaddq_s32(acc, partial_dot(v, a.qs + 32 * s, Tag{}));
+        }
+        return detail::rounded(static_cast<float>(vaddvq_s32(acc)) * (w.d * a.d.value()));
+    }
+};
 
 }  // namespace neon_impl
 
 template <class Block, ref::if_ternary_format<Block> = 0>
-inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon& tag) noexcept {
-    return neon_impl::ternary_dot_blocks(w, a, nblocks, tag);
+inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon&) noexcept {
+    return decoded_dot_blocks(neon_impl::ternary_decoder<neon>{}, w, a, nblocks);
 }
 #if LOWBIT_HAVE_NEON_DOTPROD
 template <class Block, ref::if_ternary_format<Block> = 0>
-inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon_dotprod& tag) noexcept {
-    return neon_impl::ternary_dot_blocks(w, a, nblocks, tag);
+inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblocks, const neon_dotprod&) noexcept {
+    return decoded_dot_blocks(neon_impl::ternary_decoder<neon_dotprod>{}, w, a, nblocks);
 }
 #endif
+
+/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/gemm.hpp).
+template <class WFmt, class Tag, ref::if_ternary_format<typename WFmt::block> = 0>
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
+               const matmul_output& out, const Tag&) {
+    decoded_rows(w, r0, r1, p.xq, out, neon_impl::ternary_decoder<Tag>{});
+}
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

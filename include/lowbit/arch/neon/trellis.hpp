@@ -3,7 +3,7 @@
 /// NEON dot products of tcq2 and tcq3 (the reference is ref/trellis.hpp): each group of 32 weights decoded from its
 /// 16 stream bytes (arch/trellis_groups.hpp: tbl gathers the words, vshl shifts each lane by its own amount), the
 /// table values looked up with tbl over 64 bytes (tcq3's 128: tbl, then tbx for the upper half), then the int8 dot
-/// of common.hpp against the q8_K activations; GEMM (trellis_rows) decodes each weight row once for the batch.
+/// of common.hpp against the q8_K activations; GEMM (decoded_rows) decodes each weight row once for the batch.
 /// Quantize and dequantize are the reference's.
 #include "../../core/matmul.hpp"
 #include "../../ref/trellis.hpp"
@@ -130,61 +130,31 @@ inline float trellis_dot_blocks(const Block* w, const q8_K::block* a, std::size_
     return sum;
 }
 
-/// A block's 256 values, decoded once for a GEMM row, and its scale.
-struct trellis_decoded {
-    int8x16x2_t v[8];
-    float d;
-};
-
-/// The trellis formats' panel on NEON: the q8_K activations (a type of its own, which selects trellis_rows).
-struct trellis_panel {
-    const_qmatrix_view<q8_K> xq;
-};
-
-template <class Block, int... G>
-LOWBIT_INLINE void trellis_decode(const Block& w, const trellis_table<typename Block::format>& table,
-                                  trellis_decoded& out, std::integer_sequence<int, G...>) noexcept {
-    ((out.v[G] = group_values<Block, G>(w, table)), ...);
-    out.d = load_half(w.d);
-}
-
-/// A decoded row times activation rows c0 .. c0 + C - 1: trellis_dot_blocks' integers and float steps.
-template <int C, class Tag>
-void trellis_tile(const trellis_decoded* row, std::size_t nblocks, std::size_t r, std::size_t c0,
-                  const_qmatrix_view<q8_K> xq, const matmul_output& out, const Tag& tag) {
-    const q8_K::block* a[C];
-    float sum[C];
-    for (int c = 0; c < C; ++c) {
-        a[c] = xq.row(c0 + c);
-        sum[c] = 0.0f;
+/// decoded_rows' Decoder (core/matmul.hpp) of a trellis format: a block's 256 values and its scale; term() takes
+/// trellis_dot_blocks' steps, so a GEMM output is dot_blocks' bit for bit, with the row decoded once for the batch.
+template <class Fmt, class Tag>
+struct trellis_decoder {
+    struct decoded {
+        int8x16x2_t v[8];
+        float d;
+    };
+    static constexpr float factor = 1.0f;
+    trellis_table<Fmt> table;
+    template <int... G>
+    LOWBIT_INLINE void decode_groups(const typename Fmt::block& w, decoded& out,
+                                     std::integer_sequence<int, G...>) const noexcept {
+        ((out.v[G] = group_values<typename Fmt::block, G>(w, table)), ...);
     }
-    for (std::size_t b = 0; b < nblocks; ++b) {
-        int32x4_t acc[C];
-        for (int c = 0; c < C; ++c) acc[c] = vdupq_n_s32(0);
-        for (int k = 0; k < 8; ++k)
-            for (int c = 0; c < C; ++c) acc[c] = vaddq_s32(acc[c], partial_dot(row[b].v[k], a[c][b].qs + 32 * k, tag));
-        for (int c = 0; c < C; ++c) sum[c] += trellis_term(acc[c], row[b].d, a[c][b]);
+    LOWBIT_INLINE void decode(const typename Fmt::block& w, decoded& out) const noexcept {
+        decode_groups(w, out, std::make_integer_sequence<int, 8>{});
+        out.d = load_half(w.d);
     }
-    for (int c = 0; c < C; ++c) out.put(c0 + c, r, sum[c]);
-}
-
-/// gemm_rows of the trellis formats: GEMV row by row (trellis_dot_blocks); GEMM decodes each row once into scratch
-/// and multiplies it by 4 activation rows per tile.
-template <class WFmt, class Tag>
-void trellis_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
-                  const matmul_output& out, const Tag& tag) {
-    const std::size_t nblocks = w.blocks_per_row();
-    const trellis_table<WFmt> table;
-    decoded_rows<trellis_decoded>(
-        w, r0, r1, xq.rows(),
-        [&](std::size_t r) { out.put(0, r, trellis_dot_blocks(w.row(r), xq.row(0), nblocks, tag)); },
-        [&](const typename WFmt::block& b, trellis_decoded& d) {
-            trellis_decode(b, table, d, std::make_integer_sequence<int, 8>{});
-        },
-        [&](const trellis_decoded* row, std::size_t r, std::size_t c0, auto tile_rows) {
-            trellis_tile<decltype(tile_rows)::value>(row, nblocks, r, c0, xq, out, tag);
-        });
-}
+    static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
+        int32x4_t acc = vdupq_n_s32(0);
+        for (int k = 0; k < 8; ++k) acc = vaddq_s32(acc, partial_dot(w.v[k], a.qs + 32 * k, Tag{}));
+        return trellis_term(acc, w.d, a);
+    }
+};
 
 }  // namespace neon_impl
 
@@ -199,17 +169,13 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (trellis_rows).
-template <class WBlock, class Tag, ref::if_trellis_format<WBlock> = 0,
-          std::enable_if_t<std::is_base_of<neon, Tag>::value, int> = 0>
-neon_impl::trellis_panel make_panel(const WBlock*, const_qmatrix_view<q8_K> xq, const Tag&) {
-    return {xq};
-}
-
+/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/gemm.hpp).
 template <class WFmt, class Tag, ref::if_trellis_format<typename WFmt::block> = 0>
-void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const neon_impl::trellis_panel& p,
+void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag& tag) {
-    neon_impl::trellis_rows(w, r0, r1, p.xq, out, tag);
+    decoded_rows(w, r0, r1, p.xq, out, neon_impl::trellis_decoder<WFmt, Tag>{}, [&](std::size_t r) {
+        return neon_impl::trellis_dot_blocks(w.row(r), p.xq.row(0), w.blocks_per_row(), tag);
+    });
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

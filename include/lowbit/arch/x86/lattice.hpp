@@ -95,59 +95,39 @@ inline float lattice_dot_blocks(const Block* w, const q8_K::block* a, std::size_
     return sum * Fmt::dot_factor;
 }
 
-/// A super-block decoded for the GEMM: weights 32k .. 32k + 31 as bytes v[k], their multipliers m[k] (in the
-/// Dot's form) and d.
-struct lattice_decoded {
-    __m256i v[8], m[8];
-    float d;
+/// decoded_rows' Decoder (core/matmul.hpp) of a codebook format: a super-block's weights 32k .. 32k + 31 as bytes v[k],
+/// their multipliers m[k] (in the Dot's form) and d; term() takes lattice_dot_blocks' steps, so a GEMM output is
+/// dot_blocks' bit for bit, with the grid lookups done once for the batch.
+template <class Dot, class Fmt>
+struct lattice_decoder {
+    struct decoded {
+        __m256i v[8], m[8];
+        float d;
+    };
+    static constexpr float factor = Fmt::dot_factor;
+    static LOWBIT_INLINE void decode(const typename Fmt::block& w, decoded& out) noexcept {
+        int scale[16];
+        ref::sub_scales<Fmt>(w, scale);
+        for (int k = 0; k < 8; ++k) {
+            out.v[k] = lattice_values32<Fmt>(w, k);
+            out.m[k] = Dot::weights(lattice_multipliers<Fmt>(scale, k));
+        }
+        out.d = fp16_to_fp32(Fmt::scale_bits(w));
+    }
+    static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
+        __m256i acc = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k) acc = lattice_products<Dot>(acc, w.v[k], w.m[k], a.qs + 32 * k);
+        return lattice_term(acc, w.d, a);
+    }
 };
-
-template <class Dot, class Block>
-LOWBIT_INLINE void lattice_decode(const Block& w, lattice_decoded& out) noexcept {
-    using Fmt = typename Block::format;
-    int scale[16];
-    ref::sub_scales<Fmt>(w, scale);
-    for (int k = 0; k < 8; ++k) {
-        out.v[k] = lattice_values32<Fmt>(w, k);
-        out.m[k] = Dot::weights(lattice_multipliers<Fmt>(scale, k));
-    }
-    out.d = fp16_to_fp32(Fmt::scale_bits(w));
-}
-
-/// A decoded row times activation rows c0 .. c0 + C - 1: lattice_dot_blocks' integers and float steps, so each
-/// output is dot_blocks' bit for bit, with the grid lookups done once for the C rows (and the batch).
-template <class Dot, class Fmt, int C>
-void lattice_tile(const lattice_decoded* row, std::size_t nblocks, std::size_t r, std::size_t c0,
-                  const_qmatrix_view<q8_K> xq, const matmul_output& out) {
-    const q8_K::block* a[C];
-    float sum[C];
-    for (int c = 0; c < C; ++c) {
-        a[c] = xq.row(c0 + c);
-        sum[c] = 0.0f;
-    }
-    for (std::size_t b = 0; b < nblocks; ++b) {
-        __m256i acc[C];
-        for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
-        for (int k = 0; k < 8; ++k)
-            for (int c = 0; c < C; ++c) acc[c] = lattice_products<Dot>(acc[c], row[b].v[k], row[b].m[k], a[c][b].qs + 32 * k);
-        for (int c = 0; c < C; ++c) sum[c] += lattice_term(acc[c], row[b].d, a[c][b]);
-    }
-    for (int c = 0; c < C; ++c) out.put(c0 + c, r, sum[c] * Fmt::dot_factor);
-}
 
 /// gemm_rows of the codebook formats: GEMV row by row (lattice_dot_blocks); GEMM decodes each row once into
 /// scratch (544 bytes per 256 weights, L1/L2-resident) and multiplies it by 4 activation rows per tile.
 template <class Dot, class WFmt>
 void lattice_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
                   const matmul_output& out) {
-    const std::size_t nblocks = w.blocks_per_row();
-    decoded_rows<lattice_decoded>(
-        w, r0, r1, xq.rows(),
-        [&](std::size_t r) { out.put(0, r, lattice_dot_blocks<Dot>(w.row(r), xq.row(0), nblocks)); },
-        [](const typename WFmt::block& b, lattice_decoded& d) { lattice_decode<Dot>(b, d); },
-        [&](const lattice_decoded* row, std::size_t r, std::size_t c0, auto tile_rows) {
-            lattice_tile<Dot, WFmt, decltype(tile_rows)::value>(row, nblocks, r, c0, xq, out);
-        });
+    decoded_rows(w, r0, r1, xq, out, lattice_decoder<Dot, WFmt>{},
+                 [&](std::size_t r) { return lattice_dot_blocks<Dot>(w.row(r), xq.row(0), w.blocks_per_row()); });
 }
 
 }  // namespace x86_impl

@@ -155,57 +155,36 @@ inline float trellis_dot_blocks(const Block* w, const q8_K::block* a, std::size_
     return sum;
 }
 
-/// A block's 256 values, decoded once for a GEMM row, and its scale.
-struct trellis_decoded {
-    __m256i v[8];
-    float d;
+/// decoded_rows' Decoder (core/matmul.hpp) of a trellis format: a block's 256 values and its scale; term() takes
+/// trellis_dot_blocks' steps, so a GEMM output is dot_blocks' bit for bit, with the row decoded once for the batch.
+template <class Dot, class Fmt>
+struct trellis_decoder {
+    struct decoded {
+        __m256i v[8];
+        float d;
+    };
+    static constexpr float factor = 1.0f;
+    trellis_table<Fmt> table;
+    LOWBIT_INLINE void decode(const typename Fmt::block& w, decoded& out) const noexcept {
+        unroll<8>([&](auto g) LOWBIT_INLINE_LAMBDA {
+            out.v[g] = trellis_group_values<typename Fmt::block, decltype(g)::value>(w, table);
+        });
+        out.d = load_half1(w.d);
+    }
+    static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
+        __m256i acc = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k) acc = _mm256_add_epi32(acc, signed_dot<Dot>(w.v[k], a.qs + 32 * k));
+        return trellis_term(acc, w.d, a);
+    }
 };
 
-template <class Block, int... G>
-LOWBIT_INLINE void trellis_decode(const Block& w, const trellis_table<typename Block::format>& table,
-                                  trellis_decoded& out, std::integer_sequence<int, G...>) noexcept {
-    ((out.v[G] = trellis_group_values<Block, G>(w, table)), ...);
-    out.d = load_half1(w.d);
-}
-
-/// A decoded row times activation rows c0 .. c0 + C - 1: trellis_dot_blocks' integers and float steps, so each output
-/// is dot_blocks' bit for bit, with the row decoded once for the batch.
-template <class Dot, int C>
-void trellis_tile(const trellis_decoded* row, std::size_t nblocks, std::size_t r, std::size_t c0,
-                  const_qmatrix_view<q8_K> xq, const matmul_output& out) {
-    const q8_K::block* a[C];
-    float sum[C];
-    for (int c = 0; c < C; ++c) {
-        a[c] = xq.row(c0 + c);
-        sum[c] = 0.0f;
-    }
-    for (std::size_t b = 0; b < nblocks; ++b) {
-        __m256i acc[C];
-        for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
-        for (int k = 0; k < 8; ++k)
-            for (int c = 0; c < C; ++c)
-                acc[c] = _mm256_add_epi32(acc[c], signed_dot<Dot>(row[b].v[k], a[c][b].qs + 32 * k));
-        for (int c = 0; c < C; ++c) sum[c] += trellis_term(acc[c], row[b].d, a[c][b]);
-    }
-    for (int c = 0; c < C; ++c) out.put(c0 + c, r, sum[c]);
-}
-
 /// gemm_rows of the trellis formats: GEMV row by row (trellis_dot_blocks); GEMM decodes each row once into scratch
-/// (260 bytes per 256 weights, L1/L2-resident) and multiplies it by 4 activation rows per tile.
+/// (288 bytes per 256 weights, L1/L2-resident) and multiplies it by 4 activation rows per tile.
 template <class Dot, class WFmt>
 void trellis_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const_qmatrix_view<q8_K> xq,
                   const matmul_output& out) {
-    const std::size_t nblocks = w.blocks_per_row();
-    const trellis_table<WFmt> table;
-    decoded_rows<trellis_decoded>(
-        w, r0, r1, xq.rows(),
-        [&](std::size_t r) { out.put(0, r, trellis_dot_blocks<Dot>(w.row(r), xq.row(0), nblocks)); },
-        [&](const typename WFmt::block& b, trellis_decoded& d) {
-            trellis_decode(b, table, d, std::make_integer_sequence<int, 8>{});
-        },
-        [&](const trellis_decoded* row, std::size_t r, std::size_t c0, auto tile_rows) {
-            trellis_tile<Dot, decltype(tile_rows)::value>(row, nblocks, r, c0, xq, out);
-        });
+    decoded_rows(w, r0, r1, xq, out, trellis_decoder<Dot, WFmt>{},
+                 [&](std::size_t r) { return trellis_dot_blocks<Dot>(w.row(r), xq.row(0), w.blocks_per_row()); });
 }
 
 }  // namespace x86_impl
