@@ -11,12 +11,6 @@
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace x86_impl {
 
-/// The sum of a q8_K block's activations, from its bsums (which match its codes: format/q8_K.hpp).
-LOWBIT_INLINE std::int32_t activation_sum(const q8_K::block& a) noexcept {
-    const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums));
-    return hsum_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)));
-}
-
 /// tq2_0's codes (0..3 as stored; 2-bit fields) of weights 32k .. 32k + 31 in codes[k], as unsigned bytes.
 LOWBIT_INLINE void ternary_codes(const tq2_0::block& w, __m256i (&codes)[8]) noexcept {
     const __m256i three = _mm256_set1_epi8(3);
@@ -78,7 +72,13 @@ struct ternary_decoder {
         __m256i p = _mm256_setzero_si256();
         for (int k = 0; k < 8; ++k)
             p = Dot::add_products(p, w.codes[k], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * k)));
-        const std::int32_t isum = hsum_epi32(Dot::widen(p)) - activation_sum(a);
+        // Less the sum of a, from the block's bsums (which match its codes: format/q8_K.hpp). vpmaddubsw's int16 pair
+        // sums take the bsums before one vpmaddwd widens both (|pair sum| <= 8 * 2 * 3 * 128, |bsum| <= 16 * 128).
+        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)), one = _mm256_set1_epi16(1);
+        const __m256i lanes = Dot::partial_max <= 32767
+                                  ? _mm256_madd_epi16(_mm256_sub_epi16(p, bsums), one)
+                                  : _mm256_sub_epi32(Dot::widen(p), _mm256_madd_epi16(bsums, one));
+        const std::int32_t isum = hsum_epi32(lanes);
         return detail::rounded(static_cast<float>(isum) * (w.d * a.d.value()));
     }
 };
