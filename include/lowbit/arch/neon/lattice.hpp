@@ -118,7 +118,7 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/gemm.hpp).
+/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp).
 template <class WFmt, class Tag, ref::if_lattice_format<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag& tag) {

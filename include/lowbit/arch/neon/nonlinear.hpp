@@ -63,7 +63,7 @@ inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/gemm.hpp).
+/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp).
 template <class WFmt, class Tag, std::enable_if_t<std::is_same<WFmt, iq4_xs>::value, int> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag&) {

@@ -140,13 +140,10 @@ struct trellis_decoder {
     };
     static constexpr float factor = 1.0f;
     trellis_table<Fmt> table;
-    template <int... G>
-    LOWBIT_INLINE void decode_groups(const typename Fmt::block& w, decoded& out,
-                                     std::integer_sequence<int, G...>) const noexcept {
-        ((out.v[G] = group_values<typename Fmt::block, G>(w, table)), ...);
-    }
     LOWBIT_INLINE void decode(const typename Fmt::block& w, decoded& out) const noexcept {
-        decode_groups(w, out, std::make_integer_sequence<int, 8>{});
+        detail::unroll<8>([&](auto g) LOWBIT_INLINE_LAMBDA {
+            out.v[g] = group_values<typename Fmt::block, decltype(g)::value>(w, table);
+        });
         out.d = load_half(w.d);
     }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
@@ -169,7 +166,7 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/gemm.hpp).
+/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp).
 template <class WFmt, class Tag, ref::if_trellis_format<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag& tag) {
