@@ -248,6 +248,7 @@ struct zmm_ops {
     static LOWBIT_INLINE vf load_half(const unsigned char* p) noexcept {
         return load_halves16(p);
     }
+    static LOWBIT_INLINE vf load_f(const unsigned char* p) noexcept { return _mm512_loadu_ps(p); }
     static LOWBIT_INLINE vf to_float(vi v) noexcept { return _mm512_cvtepi32_ps(v); }
     static LOWBIT_INLINE vf mul(vf a, vf b) noexcept { return _mm512_mul_ps(a, b); }
     static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return _mm512_add_ps(a, b); }

@@ -197,9 +197,8 @@ LOWBIT_INLINE void block_sums32_mmla(const unsigned char* pb, const ABlock* cons
 /// block_sums32_mmla's. The 2x2 tiles stay in that form through the super-block: each sub-block's sums are scaled
 /// by its scales laid out to match ({sc0, sc0, sc1, sc1}, {sc2, sc2, sc3, sc3}), and unzipped once at the end.
 struct mmla_ops : q_ops {
-    template <class WFmt, int Part, int C, std::enable_if_t<C % 2 == 0, int> = 0>
+    template <class L, int Part, int C, std::enable_if_t<C % 2 == 0, int> = 0>
     static LOWBIT_INLINE void code_sums(const unsigned char* pb, const q8_K::block* const (&a)[C], vi (&isum)[C]) noexcept {
-        using L = packed_layout<WFmt>;
         constexpr int groups = static_cast<int>(L::sub_block) / 4;
         vi sums01[C / 2], sums23[C / 2];
         unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA { sums01[j] = sums23[j] = vdupq_n_s32(0); });
@@ -210,13 +209,13 @@ struct mmla_ops : q_ops {
             unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA { rows01[j] = rows23[j] = vdupq_n_s32(0); });
             unroll<groups / 4>([&](auto quad) LOWBIT_INLINE_LAMBDA {
                 constexpr int G = s * groups + 4 * decltype(quad)::value;
-                const vi g[4] = {kpacked_impl::group_codes<q_ops, WFmt, Part, G>(pb),
-                                 kpacked_impl::group_codes<q_ops, WFmt, Part, G + 1>(pb),
-                                 kpacked_impl::group_codes<q_ops, WFmt, Part, G + 2>(pb),
-                                 kpacked_impl::group_codes<q_ops, WFmt, Part, G + 3>(pb)};
+                const vi g[4] = {kpacked_impl::group_codes<q_ops, L, Part, G>(pb),
+                                 kpacked_impl::group_codes<q_ops, L, Part, G + 1>(pb),
+                                 kpacked_impl::group_codes<q_ops, L, Part, G + 2>(pb),
+                                 kpacked_impl::group_codes<q_ops, L, Part, G + 3>(pb)};
                 mmla_quad<C>(g, a, G, rows01, rows23);
             });
-            const vi sc = kpacked_impl::sub_scales<q_ops, WFmt, Part, s>(pb);
+            const vi sc = kpacked_impl::sub_scales<q_ops, L, Part, s>(pb);
             const vi sc01 = vzip1q_s32(sc, sc), sc23 = vzip2q_s32(sc, sc);
             unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA {
                 sums01[j] = vmlaq_s32(sums01[j], rows01[j], sc01);

@@ -490,6 +490,7 @@ struct ymm_ops {
     static LOWBIT_INLINE vf load_half(const unsigned char* p) noexcept {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     }
+    static LOWBIT_INLINE vf load_f(const unsigned char* p) noexcept { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
     static LOWBIT_INLINE vf to_float(vi v) noexcept { return _mm256_cvtepi32_ps(v); }
     static LOWBIT_INLINE vf mul(vf a, vf b) noexcept { return _mm256_mul_ps(a, b); }
     static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return _mm256_add_ps(a, b); }

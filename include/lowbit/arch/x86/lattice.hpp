@@ -8,6 +8,7 @@
 /// GEMM (lattice_rows) decodes each weight row once for the whole batch and then runs the same steps per output.
 #include "../../ref/lattice.hpp"
 #include "common.hpp"
+#include "decoded_panel.hpp"
 #include "gemm.hpp"
 #include "int8_dot.hpp"
 
@@ -105,6 +106,7 @@ struct lattice_decoder {
         float d;
     };
     static constexpr float factor = Fmt::dot_factor;
+    static constexpr std::size_t sub_block = Fmt::scale_group;
     static LOWBIT_INLINE void decode(const typename Fmt::block& w, decoded& out) noexcept {
         int scale[16];
         ref::sub_scales<Fmt>(w, scale);
@@ -114,11 +116,20 @@ struct lattice_decoder {
         }
         out.d = fp16_to_fp32(Fmt::scale_bits(w));
     }
+    static void multipliers(const typename Fmt::block& w, int* m) noexcept {
+        ref::sub_scales<Fmt>(w, m);
+        for (std::size_t s = 0; s < qk_k / sub_block; ++s) m[s] = 2 * m[s] + 1;
+    }
+    static LOWBIT_INLINE __m256i values(const decoded& w, int k) noexcept { return w.v[k]; }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         __m256i acc = _mm256_setzero_si256();
         for (int k = 0; k < 8; ++k) acc = lattice_products<Dot>(acc, w.v[k], w.m[k], a.qs + 32 * k);
         return lattice_term(acc, w.d, a);
     }
+};
+template <class Fmt, class Dot>
+struct decoder_for<Fmt, Dot, std::enable_if_t<ref::lattice_format<typename Fmt::block>::value>> {
+    using type = lattice_decoder<Dot, Fmt>;
 };
 
 /// gemm_rows of the codebook formats: GEMV row by row (lattice_dot_blocks); GEMM decodes each row once into

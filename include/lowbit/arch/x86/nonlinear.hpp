@@ -6,6 +6,7 @@
 #include "../../core/matmul.hpp"
 #include "../../ref/nonlinear.hpp"
 #include "common.hpp"
+#include "decoded_panel.hpp"
 #include "int8_dot.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
@@ -45,6 +46,7 @@ struct iq4_xs_decoder {
         float d;
     };
     static constexpr float factor = 1.0f;
+    static constexpr std::size_t sub_block = 32;
     __m256i table = value_table<iq4_nl>();
     LOWBIT_INLINE void decode(const iq4_xs::block& w, decoded& out) const noexcept {
         for (int s = 0; s < 8; ++s) {
@@ -54,6 +56,10 @@ struct iq4_xs_decoder {
         }
         out.d = load_half1(w.d);
     }
+    static void multipliers(const iq4_xs::block& w, int* m) noexcept {
+        for (int s = 0; s < 8; ++s) m[s] = iq4_xs::sub_scale(w, s);
+    }
+    static LOWBIT_INLINE __m256i values(const decoded& w, int k) noexcept { return w.v[k]; }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         __m256i acc = _mm256_setzero_si256();
         for (int s = 0; s < 8; ++s) {
@@ -63,6 +69,10 @@ struct iq4_xs_decoder {
         }
         return detail::rounded(static_cast<float>(hsum_epi32(acc)) * (w.d * a.d.value()));
     }
+};
+template <class Dot>
+struct decoder_for<iq4_xs, Dot> {
+    using type = iq4_xs_decoder<Dot>;
 };
 
 }  // namespace x86_impl

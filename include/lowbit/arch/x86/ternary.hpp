@@ -6,6 +6,7 @@
 #include "../../core/matmul.hpp"
 #include "../../ref/ternary.hpp"
 #include "common.hpp"
+#include "decoded_panel.hpp"
 #include "int8_dot.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
@@ -63,11 +64,13 @@ struct ternary_decoder {
         float d;
     };
     static constexpr float factor = 1.0f;
+    static constexpr std::size_t sub_block = qk_k;
     template <class Block>
     static LOWBIT_INLINE void decode(const Block& w, decoded& out) noexcept {
         ternary_codes(w, out.codes);
         out.d = load_half1(w.d);
     }
+    static LOWBIT_INLINE __m256i values(const decoded& w, int k) noexcept { return _mm256_sub_epi8(w.codes[k], _mm256_set1_epi8(1)); }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         __m256i p = _mm256_setzero_si256();
         for (int k = 0; k < 8; ++k)
@@ -81,6 +84,10 @@ struct ternary_decoder {
         const std::int32_t isum = hsum_epi32(lanes);
         return detail::rounded(static_cast<float>(isum) * (w.d * a.d.value()));
     }
+};
+template <class Fmt, class Dot>
+struct decoder_for<Fmt, Dot, std::enable_if_t<ref::ternary_format<typename Fmt::block>::value>> {
+    using type = ternary_decoder<Dot>;
 };
 
 }  // namespace x86_impl

@@ -10,6 +10,7 @@
 #include "../../ref/trellis.hpp"
 #include "../trellis_groups.hpp"
 #include "common.hpp"
+#include "decoded_panel.hpp"
 #include "gemm.hpp"
 #include "int8_dot.hpp"
 
@@ -164,6 +165,7 @@ struct trellis_decoder {
         float d;
     };
     static constexpr float factor = 1.0f;
+    static constexpr std::size_t sub_block = qk_k;
     trellis_table<Fmt> table;
     LOWBIT_INLINE void decode(const typename Fmt::block& w, decoded& out) const noexcept {
         unroll<8>([&](auto g) LOWBIT_INLINE_LAMBDA {
@@ -171,11 +173,16 @@ struct trellis_decoder {
         });
         out.d = load_half1(w.d);
     }
+    static LOWBIT_INLINE __m256i values(const decoded& w, int k) noexcept { return w.v[k]; }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         __m256i acc = _mm256_setzero_si256();
         for (int k = 0; k < 8; ++k) acc = _mm256_add_epi32(acc, signed_dot<Dot>(w.v[k], a.qs + 32 * k));
         return trellis_term(acc, w.d, a);
     }
+};
+template <class Fmt, class Dot>
+struct decoder_for<Fmt, Dot, std::enable_if_t<ref::trellis_format<typename Fmt::block>::value>> {
+    using type = trellis_decoder<Dot, Fmt>;
 };
 
 /// gemm_rows of the trellis formats: GEMV row by row (trellis_dot_blocks); GEMM decodes each row once into scratch
