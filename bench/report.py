@@ -38,6 +38,7 @@ DEFAULT_BACKENDS = ["scalar", "avx2"]
 PEAK_FOR_BACKEND = {"scalar": "avx2", "avx2": "avx2", "avx_vnni": "avx_vnni", "avx512": "avx2",
                     "avx512_vnni": "avx512_vnni"}
 KERNEL_OPS = ["quantize", "dequantize", "quantize_act", "dot", "gemv", "gemm"]
+TIME_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 MODEL_PARAMS = [("7B", 7e9), ("8B", 8e9), ("70B", 70e9)]
 
 MODES = {  # --lowbit_sizes, repetitions, --benchmark_min_time (seconds; Benchmark 1.7 takes a plain number)
@@ -177,7 +178,8 @@ def load_json(path: Path, run: Run) -> None:
         run.repetitions = max(run.repetitions, int(r.get("repetitions", 1)))
         parts, args = parse_name(r.get("run_name", r["name"]))
         rates = {k: float(r[k]) for k in ("bytes_per_second", "weights", "FLOP", "OP", "tokens", "snr_db",
-                                          "bits_per_weight", "seconds_per_4096x4096") if k in r}
+                                          "bits_per_weight", "seconds_per_4096x4096", "output_snr_db",
+                                          "weight_snr_db") if k in r}
         threads = args.pop("threads", 1)
         kind = parts[0]
         fmt = parts[1] if kind in KERNEL_OPS else None
@@ -185,6 +187,9 @@ def load_json(path: Path, run: Run) -> None:
             kind, fmt = f"attention_{parts[1]}", parts[2]
         if kind == "quality":  # quality/<format>/<method>/<data>/...: kind quality/<method>/<data>
             kind, fmt = f"quality/{parts[2]}/{parts[3]}", parts[1]
+        if kind == "calibration":  # calibration/<format>/<method>/...: kind calibration/<method>, time in seconds
+            kind, fmt = f"calibration/{parts[2]}", parts[1]
+            rates["seconds"] = float(r.get("real_time", 0.0)) * TIME_UNIT_SECONDS[r.get("time_unit", "ns")]
         isa = parts[1] if kind == "int8_peak" else None
         run.results.append(Result(kind, fmt, backend, isa, args, threads, rates, r.get("label", "")))
 
@@ -297,7 +302,7 @@ def headline(run: Run) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
 def formats_in_order(run: Run, bpw: dict[str, float]) -> list[str]:
     seen = []
     for r in run.results:
-        if r.fmt and r.fmt not in seen:
+        if r.fmt in bpw and r.fmt not in seen:  # weight formats (attention's "<k>-<v>" have their own table)
             seen.append(r.fmt)
     return sorted(seen, key=lambda f: -bpw.get(f, 0.0))
 
@@ -347,7 +352,7 @@ def summary_table(run: Run, bpw: dict[str, float]) -> str:
 
 
 def format_tables(run: Run, bpw: dict[str, float]) -> str:
-    backends = sorted({r.backend for r in run.results if r.fmt}, key=backend_rank)
+    backends = sorted({r.backend for r in run.results if r.kind in ("gemv", "gemm")}, key=backend_rank)
     out = []
     for fmt in formats_in_order(run, bpw):
         cases: dict[tuple, dict[str, Result]] = {}
@@ -480,6 +485,26 @@ def quality_table(run: Run, bpw: dict[str, float]) -> str:
             "(6.02 dB per bit); time: the quantizer on one thread, scaled to a 4096x4096 matrix.\n\n"
             + md_table(["format", "bits/weight", "bound N(0,1) dB", "SNR N(0,1) dB", "SNR t(3) dB", "s per 4096²"],
                        rows))
+
+
+def calibration_table(run: Run) -> str:
+    """bench_calibration's runs (in the Eigen executables): per format and method, the layer's output SNR on the
+    calibration tokens, the weights' SNR and the time of one whole quantization; the widest Eigen run's."""
+    cal = [r for r in run.results if r.kind.startswith("calibration/")]
+    if not cal:
+        return ""
+    best_run = max({r.backend for r in cal})  # eigen_avx512 over eigen_avx2
+    rows = []
+    chosen = (r for r in cal if r.backend == best_run)
+    for r in sorted(chosen, key=lambda r: (r.args.get("rows", 0) * r.args.get("cols", 0), r.threads)):
+        shape = f"{r.args.get('rows')}x{r.args.get('cols')}, {r.args.get('tokens')} tokens"
+        snr = lambda k: f"{r.rates[k]:.2f}" if k in r.rates else "–"
+        rows.append([r.fmt or "", r.kind.split("/", 1)[1], shape, str(r.threads), snr("output_snr_db"),
+                     snr("weight_snr_db"), f"{1e3 * r.rates.get('seconds', 0.0):.1f}"])
+    return (f"## Calibration ({best_run})\n\n"
+            "Output SNR = 10 log10 (sum w H w^T / sum e H e^T) on the calibration activations (outlier channels), "
+            "e = w - w_hat; time: one whole quantization (statistics, factorization, matrix).\n\n"
+            + md_table(["format", "method", "layer", "threads", "output SNR dB", "weight SNR dB", "ms"], rows))
 
 
 def plot_quality(run: Run, bpw: dict[str, float], path: Path) -> bool:
@@ -795,7 +820,7 @@ def main() -> None:
     parts += [f"Skipped: {b}: {why}" for b, why in run.skipped.items()]
     if bpw:
         parts += [summary_table(run, bpw), format_tables(run, bpw), kernel_table(run, bpw)]
-    parts += [t for t in (attention_table(run), limits_table(run), quality_table(run, bpw)) if t]
+    parts += [t for t in (attention_table(run), limits_table(run), quality_table(run, bpw), calibration_table(run)) if t]
     if bpw:
         parts.append(memory_table(bpw))
     report = "\n\n".join(parts) + "\n"
