@@ -202,6 +202,11 @@ def backend_rank(b: str) -> int:
     return BACKEND_ORDER.index(b) if b in BACKEND_ORDER else len(BACKEND_ORDER)
 
 
+def kernel_backends(run: Run) -> list[str]:
+    """The runs that measured lowbit's kernels (not the Eigen executables' calibration rows), best last."""
+    return sorted({r.backend for r in run.results if r.kind in KERNEL_OPS}, key=backend_rank)
+
+
 def cache_level(run: Run, nbytes: float) -> str:
     """Where a working set of nbytes fits: L1, L2, L3 (per-core sizes) or DRAM."""
     for level in (1, 2, 3):
@@ -352,7 +357,7 @@ def summary_table(run: Run, bpw: dict[str, float]) -> str:
 
 
 def format_tables(run: Run, bpw: dict[str, float]) -> str:
-    backends = sorted({r.backend for r in run.results if r.kind in ("gemv", "gemm")}, key=backend_rank)
+    backends = kernel_backends(run)
     out = []
     for fmt in formats_in_order(run, bpw):
         cases: dict[tuple, dict[str, Result]] = {}
@@ -388,7 +393,7 @@ def format_tables(run: Run, bpw: dict[str, float]) -> str:
 
 
 def kernel_table(run: Run, bpw: dict[str, float]) -> str:
-    backends = sorted({r.backend for r in run.results if r.fmt}, key=backend_rank)
+    backends = kernel_backends(run)
     rows = []
     for fmt in formats_in_order(run, bpw):
         for op in ("quantize", "dequantize", "quantize_act", "dot"):
@@ -637,7 +642,7 @@ def plot(run: Run, bpw: dict[str, float], path: Path) -> bool:
     except ImportError:
         print("matplotlib is not installed: no plot (scripts/bench.sh installs it in a venv)", file=sys.stderr)
         return False
-    backends = sorted({r.backend for r in run.results if r.fmt}, key=backend_rank)
+    backends = kernel_backends(run)
     if not backends:
         return False
     backend = backends[-1]
