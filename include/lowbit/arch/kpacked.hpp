@@ -1,8 +1,8 @@
 #pragma once
 /// \file arch/kpacked.hpp
-/// The micro-kernel of packed K weights (packed.hpp's K layout), and of the decoded panels of the VNNI backends
-/// (arch/x86/decoded_panel.hpp), written once against a layout L (packed_layout<K format>'s fields, and the options
-/// below) and a vector-operations type V that each backend provides: ymm_ops (AVX2, AVX-VNNI; arch/x86/gemm.hpp), zmm_ops (AVX-512 VNNI;
+/// The micro-kernel of packed K weights (packed.hpp's K layout) and of byte panels (arch/byte_panel.hpp), written
+/// once against a layout L (packed_layout<K format>'s fields, and the options below) and a vector-operations type V
+/// that each backend provides: ymm_ops (AVX2, AVX-VNNI; arch/x86/gemm.hpp), zmm_ops (AVX-512 VNNI;
 /// arch/avx512/gemm.hpp), q_ops (NEON dotprod) and mmla_ops (NEON i8mm; both arch/neon/gemm.hpp). Its outputs are
 /// that backend's dot_blocks values, bit for bit: the same integer sums and the same float steps in the same order.
 ///
@@ -23,8 +23,8 @@
 ///   by every row), dot16(acc, w, p) (acc + the 2 products of each lane's int16 pair and the 2 int16 at p),
 ///   pair16<Signed>(lo, hi) (lane r: int16 lo[r], int16 hi[r]), shift_right16<N>,
 ///   widen_u8(p), widen_s8(p) (V::rows bytes to int32 lanes)
-///   zero_f, set1_f, load_half(p) (V::rows fp16), load_f(p) (V::rows floats; for float_d layouts), to_float, mul, add_f, store_f,
-///   min_term(t, dm, msum) (t - dm * msum, rounded as dot_blocks does), sum_lanes(acc), prefetch<Bytes>(p)
+///   zero_f, set1_f, load_half(p) (V::rows fp16), load_f(p) (V::rows floats: float_d layouts), to_float, mul,
+///   add_f, store_f, min_term(t, dm, msum) (t - dm * msum, rounded as dot_blocks does), sum_lanes(acc), prefetch<Bytes>(p)
 /// and, optionally, code_sums<L, Part, C>(pb, a, isum) for the C it accepts (SFINAE): the same integers as
 /// kpacked_impl::code_sums by other instructions (mmla_ops: smmla, for an even C).
 #include "../core/matmul.hpp"
@@ -53,8 +53,8 @@ LOWBIT_INLINE typename V::vi group_codes(const unsigned char* pb) noexcept {
     return codes;
 }
 
-/// What a layout may set beyond packed_kquant_offsets' fields (L::options; the decoded layouts of
-/// arch/x86/decoded_panel.hpp do), with the K layouts' values.
+/// What a layout may set beyond packed_kquant_offsets' fields (L::options: byte_panel_layout does), with the K
+/// layouts' values.
 struct kquant_options {
     static constexpr bool scaled = true;   // sub-block multipliers at L::sc (else each is 1 and there are none)
     static constexpr bool float_d = false; // d as V::rows floats (else fp16)

@@ -1,7 +1,7 @@
 #pragma once
 /// \file arch/avx_vnni/nonlinear.hpp
 /// AVX-VNNI dot products of iq4_nl, mxfp4 and iq4_xs, and iq4_xs's GEMM: AVX2's (arch/x86/nonlinear.hpp) with
-/// vpdpbusd as the int8 dot, and from decoded_panel_batch rows through decoded panels (arch/x86/decoded_panel.hpp).
+/// vpdpbusd as the int8 dot, and from byte_panel_batch rows through byte panels (arch/x86/byte_panel.hpp).
 /// Dequantize is AVX2's.
 #include "../x86/gemm.hpp"
 #include "../x86/nonlinear.hpp"
@@ -21,8 +21,8 @@ inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_
 template <class WFmt, std::enable_if_t<std::is_same<WFmt, iq4_xs>::value, int> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx_vnni&) {
-    const x86_impl::iq4_xs_decoder<x86_impl::dpbusd_dot> decoder;
-    x86_impl::decoded_panel_rows<x86_impl::ymm_ops<x86_impl::dpbusd_dot>>(w, r0, r1, p.xq, out, decoder,
+    const x86_impl::iq4_xs_decoder<x86_impl::dpbusd_dot> decoder{};
+    x86_impl::byte_panel_rows<x86_impl::ymm_ops<x86_impl::dpbusd_dot>>(w, r0, r1, p.xq, out, decoder,
                                      [&] { decoded_rows(w, r0, r1, p.xq, out, decoder); });
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 /// \file arch/avx_vnni/ternary.hpp
 /// AVX-VNNI dot products and GEMM of tq1_0 and tq2_0: AVX2's (arch/x86/ternary.hpp) with vpdpbusd as the int8 dot,
-/// and GEMM from decoded_panel_batch rows through decoded panels (arch/x86/decoded_panel.hpp).
+/// and GEMM from byte_panel_batch rows through byte panels (arch/x86/byte_panel.hpp).
 #include "../x86/gemm.hpp"
 #include "../x86/ternary.hpp"
 
@@ -15,8 +15,8 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 template <class WFmt, ref::if_ternary_format<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx_vnni&) {
-    const x86_impl::ternary_decoder<x86_impl::dpbusd_dot> decoder;
-    x86_impl::decoded_panel_rows<x86_impl::ymm_ops<x86_impl::dpbusd_dot>>(w, r0, r1, p.xq, out, decoder,
+    const x86_impl::ternary_decoder<x86_impl::dpbusd_dot> decoder{};
+    x86_impl::byte_panel_rows<x86_impl::ymm_ops<x86_impl::dpbusd_dot>>(w, r0, r1, p.xq, out, decoder,
                                      [&] { decoded_rows(w, r0, r1, p.xq, out, decoder); });
 }
 

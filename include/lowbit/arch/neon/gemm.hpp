@@ -51,7 +51,7 @@ struct q_ops {
     static LOWBIT_INLINE vi sub(vi a, vi b) noexcept { return vsubq_s32(a, b); }
     static LOWBIT_INLINE vi mullo(vi a, vi b) noexcept { return vmulq_s32(a, b); }
     static LOWBIT_INLINE vi broadcast32(const void* p) noexcept { return vreinterpretq_s32_u32(vdupq_n_u32(load4(p))); }
-    /// Codes are at most 63, so reading them as int8 for sdot changes nothing.
+    /// K codes are at most 63, so reading them as int8 for sdot changes nothing; byte panels' codes are int8.
     static LOWBIT_INLINE vi dot(vi acc, vi u, const void* s) noexcept {
         return vdotq_s32(acc, vreinterpretq_s8_s32(u), vreinterpretq_s8_s32(broadcast32(s)));
     }
@@ -85,6 +85,7 @@ struct q_ops {
         std::memcpy(&v, p, 8);
         return vcvt_f32_f16(vreinterpret_f16_u64(vdup_n_u64(v)));
     }
+    static LOWBIT_INLINE vf load_f(const unsigned char* p) noexcept { return vld1q_f32(reinterpret_cast<const float*>(p)); }
     static LOWBIT_INLINE vf to_float(vi v) noexcept { return vcvtq_f32_s32(v); }
     static LOWBIT_INLINE vf mul(vf a, vf b) noexcept { return vmulq_f32(a, b); }
     static LOWBIT_INLINE vf add_f(vf a, vf b) noexcept { return vaddq_f32(a, b); }
@@ -193,7 +194,8 @@ LOWBIT_INLINE void block_sums32_mmla(const unsigned char* pb, const ABlock* cons
 }
 
 /// q_ops with smmla for kpacked_impl's sub-block sums of an even number of activation rows (GEMM tiles; GEMV and
-/// odd tails keep sdot). Codes are at most 63, so smmla (int8 x int8) reads them exactly, and the step is
+/// odd tails keep sdot). K codes are at most 63 and byte panels' are int8, so smmla (int8 x int8) reads them
+/// exactly, and the step is
 /// block_sums32_mmla's. The 2x2 tiles stay in that form through the super-block: each sub-block's sums are scaled
 /// by its scales laid out to match ({sc0, sc0, sc1, sc1}, {sc2, sc2, sc3, sc3}), and unzipped once at the end.
 struct mmla_ops : q_ops {
@@ -215,12 +217,19 @@ struct mmla_ops : q_ops {
                                  kpacked_impl::group_codes<q_ops, L, Part, G + 3>(pb)};
                 mmla_quad<C>(g, a, G, rows01, rows23);
             });
-            const vi sc = kpacked_impl::sub_scales<q_ops, L, Part, s>(pb);
-            const vi sc01 = vzip1q_s32(sc, sc), sc23 = vzip2q_s32(sc, sc);
-            unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA {
-                sums01[j] = vmlaq_s32(sums01[j], rows01[j], sc01);
-                sums23[j] = vmlaq_s32(sums23[j], rows23[j], sc23);
-            });
+            if constexpr (!kpacked_impl::options_of<L>::type::scaled) {
+                unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA {
+                    sums01[j] = vaddq_s32(sums01[j], rows01[j]);
+                    sums23[j] = vaddq_s32(sums23[j], rows23[j]);
+                });
+            } else {
+                const vi sc = kpacked_impl::sub_scales<q_ops, L, Part, s>(pb);
+                const vi sc01 = vzip1q_s32(sc, sc), sc23 = vzip2q_s32(sc, sc);
+                unroll<C / 2>([&](auto j) LOWBIT_INLINE_LAMBDA {
+                    sums01[j] = vmlaq_s32(sums01[j], rows01[j], sc01);
+                    sums23[j] = vmlaq_s32(sums23[j], rows23[j], sc23);
+                });
+            }
         });
         tile_columns<C>(sums01, sums23, isum);
     }

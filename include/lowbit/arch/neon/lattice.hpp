@@ -8,6 +8,7 @@
 #include "../../core/matmul.hpp"
 #include "../../ref/lattice.hpp"
 #include "common.hpp"
+#include "byte_panel.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace neon_impl {
@@ -93,11 +94,17 @@ struct lattice_decoder {
         float d;
     };
     static constexpr float factor = Fmt::dot_factor;
+    static constexpr std::size_t sub_block = Fmt::scale_group;  // byte panels' (arch/byte_panel.hpp) interface
     static LOWBIT_INLINE void decode(const typename Fmt::block& block, decoded& d) noexcept {
         ref::sub_scales<Fmt>(block, d.scale);
         for (int k = 0; k < 8; ++k) d.v[k] = lattice_values32<Fmt>(block, k);
         d.d = fp16_to_fp32(Fmt::scale_bits(block));
     }
+    static void multipliers(const typename Fmt::block& w, int* m) noexcept {
+        ref::sub_scales<Fmt>(w, m);
+        for (std::size_t s = 0; s < qk_k / sub_block; ++s) m[s] = 2 * m[s] + 1;
+    }
+    static LOWBIT_INLINE int8x16x2_t values(const decoded& w, int k) noexcept { return w.v[k]; }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         int32x4_t acc = vdupq_n_s32(0);
         for (int k = 0; k < 8; ++k) acc = lattice_products<Fmt>(acc, w.v[k], w.scale, k, a.qs + 32 * k, Tag{});
@@ -118,12 +125,16 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp).
+/// Each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp); on dotprod and i8mm, from
+/// byte_panel_batch rows, byte panels.
 template <class WFmt, class Tag, ref::if_lattice_format<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag& tag) {
-    decoded_rows(w, r0, r1, p.xq, out, neon_impl::lattice_decoder<WFmt, Tag>{}, [&](std::size_t r) {
-        return neon_impl::lattice_dot_blocks(w.row(r), p.xq.row(0), w.blocks_per_row(), tag);
+    const neon_impl::lattice_decoder<WFmt, Tag> decoder{};
+    neon_impl::byte_panel_rows<Tag>(w, r0, r1, p.xq, out, decoder, [&] {
+        decoded_rows(w, r0, r1, p.xq, out, decoder, [&](std::size_t r) {
+            return neon_impl::lattice_dot_blocks(w.row(r), p.xq.row(0), w.blocks_per_row(), tag);
+        });
     });
 }
 

@@ -7,6 +7,7 @@
 #include "../../core/matmul.hpp"
 #include "../../ref/nonlinear.hpp"
 #include "common.hpp"
+#include "byte_panel.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace neon_impl {
@@ -35,6 +36,7 @@ struct iq4_xs_decoder {
         float d;
     };
     static constexpr float factor = 1.0f;
+    static constexpr std::size_t sub_block = 32;  // byte panels' (arch/byte_panel.hpp) interface
     static LOWBIT_INLINE void decode(const iq4_xs::block& w, decoded& out) noexcept {
         const int8x16_t table = vld1q_s8(iq4_nl::values);
         for (int s = 0; s < 8; ++s) {
@@ -44,6 +46,10 @@ struct iq4_xs_decoder {
         }
         out.d = load_half(w.d);
     }
+    static void multipliers(const iq4_xs::block& w, int* m) noexcept {
+        for (int s = 0; s < 8; ++s) m[s] = iq4_xs::sub_scale(w, s);
+    }
+    static LOWBIT_INLINE int8x16x2_t values(const decoded& w, int k) noexcept { return w.v[k]; }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         int32x4_t acc = vdupq_n_s32(0);
         for (int s = 0; s < 8; ++s) acc = vmlaq_n_s32(acc, partial_dot(w.v[s], a.qs + 32 * s, Tag{}), w.l[s]);
@@ -63,11 +69,13 @@ inline float dot_blocks(const iq4_xs::block* w, const q8_K::block* a, std::size_
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp).
+/// Each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp); on dotprod and i8mm, from
+/// byte_panel_batch rows, byte panels.
 template <class WFmt, class Tag, std::enable_if_t<std::is_same<WFmt, iq4_xs>::value, int> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag&) {
-    decoded_rows(w, r0, r1, p.xq, out, neon_impl::iq4_xs_decoder<Tag>{});
+    const neon_impl::iq4_xs_decoder<Tag> decoder{};
+    neon_impl::byte_panel_rows<Tag>(w, r0, r1, p.xq, out, decoder, [&] { decoded_rows(w, r0, r1, p.xq, out, decoder); });
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

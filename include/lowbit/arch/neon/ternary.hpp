@@ -6,6 +6,7 @@
 #include "../../core/matmul.hpp"
 #include "../../ref/ternary.hpp"
 #include "common.hpp"
+#include "byte_panel.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
 namespace neon_impl {
@@ -58,10 +59,14 @@ struct ternary_decoder {
         float d;
     };
     static constexpr float factor = 1.0f;
+    static constexpr std::size_t sub_block = qk_k;  // byte panels' (arch/byte_panel.hpp) interface
     template <class Block>
     static LOWBIT_INLINE void decode(const Block& w, decoded& out) noexcept {
         ternary_values(w, out.v);
         out.d = load_half(w.d);
+    }
+    static LOWBIT_INLINE int8x16x2_t values(const decoded& w, int k) noexcept {
+        return {{vld1q_s8(w.v + 32 * k), vld1q_s8(w.v + 32 * k + 16)}};
     }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         int32x4_t acc = vdupq_n_s32(0);
@@ -86,11 +91,13 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp).
+/// Each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp); on dotprod and i8mm, from
+/// byte_panel_batch rows, byte panels.
 template <class WFmt, class Tag, ref::if_ternary_format<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag&) {
-    decoded_rows(w, r0, r1, p.xq, out, neon_impl::ternary_decoder<Tag>{});
+    const neon_impl::ternary_decoder<Tag> decoder{};
+    neon_impl::byte_panel_rows<Tag>(w, r0, r1, p.xq, out, decoder, [&] { decoded_rows(w, r0, r1, p.xq, out, decoder); });
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -9,6 +9,7 @@
 #include "../../ref/trellis.hpp"
 #include "../trellis_groups.hpp"
 #include "common.hpp"
+#include "byte_panel.hpp"
 
 #include <cstddef>
 
@@ -139,6 +140,7 @@ struct trellis_decoder {
         float d;
     };
     static constexpr float factor = 1.0f;
+    static constexpr std::size_t sub_block = qk_k;  // byte panels' (arch/byte_panel.hpp) interface
     trellis_table<Fmt> table;
     LOWBIT_INLINE void decode(const typename Fmt::block& w, decoded& out) const noexcept {
         detail::unroll<8>([&](auto g) LOWBIT_INLINE_LAMBDA {
@@ -146,6 +148,7 @@ struct trellis_decoder {
         });
         out.d = load_half(w.d);
     }
+    static LOWBIT_INLINE int8x16x2_t values(const decoded& w, int k) noexcept { return w.v[k]; }
     static LOWBIT_INLINE float term(const decoded& w, const q8_K::block& a) noexcept {
         int32x4_t acc = vdupq_n_s32(0);
         for (int k = 0; k < 8; ++k) acc = vaddq_s32(acc, partial_dot(w.v[k], a.qs + 32 * k, Tag{}));
@@ -166,12 +169,16 @@ inline float dot_blocks(const Block* w, const q8_K::block* a, std::size_t nblock
 }
 #endif
 
-/// NEON and NEON dotprod: each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp).
+/// Each GEMM row decoded once for the batch (make_panel: neon/kernels.hpp); on dotprod and i8mm, from
+/// byte_panel_batch rows, byte panels.
 template <class WFmt, class Tag, ref::if_trellis_format<typename WFmt::block> = 0>
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const decoded_panel<q8_K>& p,
                const matmul_output& out, const Tag& tag) {
-    decoded_rows(w, r0, r1, p.xq, out, neon_impl::trellis_decoder<WFmt, Tag>{}, [&](std::size_t r) {
-        return neon_impl::trellis_dot_blocks(w.row(r), p.xq.row(0), w.blocks_per_row(), tag);
+    const neon_impl::trellis_decoder<WFmt, Tag> decoder{};
+    neon_impl::byte_panel_rows<Tag>(w, r0, r1, p.xq, out, decoder, [&] {
+        decoded_rows(w, r0, r1, p.xq, out, decoder, [&](std::size_t r) {
+            return neon_impl::trellis_dot_blocks(w.row(r), p.xq.row(0), w.blocks_per_row(), tag);
+        });
     });
 }
 

@@ -8,7 +8,7 @@
 /// GEMM (lattice_rows) decodes each weight row once for the whole batch and then runs the same steps per output.
 #include "../../ref/lattice.hpp"
 #include "common.hpp"
-#include "decoded_panel.hpp"
+#include "byte_panel.hpp"
 #include "gemm.hpp"
 #include "int8_dot.hpp"
 

@@ -6,7 +6,7 @@
 #include "../../core/matmul.hpp"
 #include "../../ref/ternary.hpp"
 #include "common.hpp"
-#include "decoded_panel.hpp"
+#include "byte_panel.hpp"
 #include "int8_dot.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {

@@ -10,7 +10,7 @@
 #include "../../ref/trellis.hpp"
 #include "../trellis_groups.hpp"
 #include "common.hpp"
-#include "decoded_panel.hpp"
+#include "byte_panel.hpp"
 #include "gemm.hpp"
 #include "int8_dot.hpp"
 
