@@ -220,7 +220,25 @@ struct kquant_block_rows {
             }
         }
     }
-    static void pack(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
+    /// A whole panel's plane of width W (code bits Bit ..) from its codes laid out 4 per row per 64 bytes (codes
+    /// 4g .. 4g + 3 of row r at 64 g + 4 r): put_plane for every row at once, by byte-wise operations on whole lines.
+    template <int W, int Bit>
+    static void panel_plane(const unsigned char* codes, unsigned char* plane) noexcept {
+        constexpr int per_chunk = 8 / W;
+        constexpr unsigned mask = (1u << W) - 1u;
+        for (int j = 0; j < 8 * W; ++j)
+            for (int i = 0; i < 64; ++i) {
+                unsigned v = 0;
+                for (int t = 0; t < per_chunk; ++t) v |= (codes[64 * (per_chunk * j + t) + i] >> Bit & mask) << (W * t);
+                plane[64 * j + i] = static_cast<unsigned char>(v);
+            }
+    }
+    static void panel_planes(const unsigned char* codes, unsigned char* to) noexcept {
+        panel_plane<L::low_plane_bits, 0>(codes, to + L::low_plane);
+        if constexpr (L::high_plane_bits > 0) panel_plane<L::high_plane_bits, L::low_plane_bits>(codes, to + L::high_plane);
+    }
+    /// Row r's d, dmin and sub-block scales (and mins) in packed block `to`.
+    static void pack_scales(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
         std::memcpy(to + L::d + 2 * r, &from.d, 2);
         if constexpr (L::has_min) std::memcpy(to + L::dmin + 2 * r, &from.dmin, 2);
         int sc[L::sub_blocks], m[L::sub_blocks] = {};
@@ -233,6 +251,9 @@ struct kquant_block_rows {
                 if constexpr (L::has_min) to[L::m + 16 * s + r] = static_cast<unsigned char>(m[s]);
             }
         }
+    }
+    static void pack(const typename Fmt::block& from, std::size_t r, unsigned char* to) noexcept {
+        pack_scales(from, r, to);
         std::uint8_t u[qk_k] = {};
         Fmt::codes(from, u);
         put_plane<L::low_plane_bits, 0>(u, r, to + L::low_plane);

@@ -7,7 +7,7 @@
 /// no horizontal sum per block as decoded_rows' term() needs. The kernel takes the Decoder's float steps (one
 /// rounded term per block, added in block order, times factor), so every output is dot_blocks', bit for bit.
 ///
-/// Each ISA's decode_panel writes the layout (arch/x86/byte_panel.hpp, arch/neon/byte_panel.hpp) from its
+/// Each ISA's decode_byte_panel writes the layout (arch/x86/byte_panel.hpp, arch/neon/byte_panel.hpp) from its
 /// Decoders (core/matmul.hpp), which serve here with
 ///   sub_block                       weights per integer multiplier: 16, 32, or qk_k for none
 ///   multipliers(block, int* m)      the qk_k / sub_block multipliers (when sub_block < qk_k), |m| <= 32
@@ -64,7 +64,7 @@ void decode_panel_rows(const Decoder& decoder, const_qmatrix_view<WFmt> w, std::
 }
 
 /// The batch from which byte_panel_rows decodes panels. Measured on a Zen 5 VM (AVX-512 VNNI, 4096 x 4096): at
-/// 4 rows panels run 1.2-1.7x decoded_rows' tiles, at 2 from 0.8x (tq1_0) to 1.3x (iq2_xxs).
+/// 4 rows panels run 1.1-1.7x decoded_rows' tiles, at 2 from 0.8x (tq1_0) to 1.3x (iq2_xxs).
 constexpr std::size_t byte_panel_batch = 4;
 
 /// gemm_rows of a decoded_rows format through byte panels of layout L, multiplied with vector operations V:

@@ -117,6 +117,19 @@ constexpr bool packs_on_the_fly() {
     else return !generic_panel<WFmt, Tag>();
 }
 
+/// Rows p0 .. p0 + n - 1 of w (n <= 16; the rest zero blocks) as one packed panel of blocks_per_row blocks at
+/// `bytes`: detail::pack_block_row, the layout's definition. A backend may bring a faster one writing the same bytes.
+template <class WFmt>
+void pack_panel(const_qmatrix_view<WFmt> w, std::size_t p0, std::size_t n, unsigned char* bytes, const scalar&) {
+    using L = packed_layout<WFmt>;
+    const typename WFmt::block zero{};
+    for (std::size_t r = 0; r < L::rows; ++r) {
+        const typename WFmt::block* row = r < n ? w.row(p0 + r) : nullptr;
+        for (std::size_t b = 0; b < w.blocks_per_row(); ++b)
+            detail::pack_block_row<WFmt>(row ? row[b] : zero, r, bytes + b * L::bytes);
+    }
+}
+
 /// Plain weights through the packed kernel: each 16-row panel of [r0, r1) (r0 a multiple of 16) is packed into a
 /// scratch panel, then multiplied by every activation row. Bit-identical to the plain overload, since the packed
 /// one is.
@@ -126,14 +139,9 @@ void gemm_rows_packing(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r
     using L = packed_layout<WFmt>;
     const std::size_t nblocks = w.blocks_per_row();
     detail::scratch<unsigned char> bytes(nblocks * L::bytes);
-    const typename WFmt::block zero{};
     for (std::size_t p0 = r0; p0 < r1; p0 += L::rows) {
         const std::size_t n = std::min(L::rows, r1 - p0);
-        for (std::size_t r = 0; r < L::rows; ++r) {
-            const typename WFmt::block* row = r < n ? w.row(p0 + r) : nullptr;
-            for (std::size_t b = 0; b < nblocks; ++b)
-                detail::pack_block_row<WFmt>(row ? row[b] : zero, r, bytes.data() + b * L::bytes);
-        }
+        pack_panel(w, p0, n, bytes.data(), tag);
         const const_packed_view<WFmt> packed(unchecked_t{}, bytes.data(), n, w.cols());
         const matmul_output at{out.y + p0, out.stride, out.bias ? out.bias + p0 : nullptr, out.accumulate};
         gemm_rows(packed, 0, n, panel, at, tag);
@@ -155,7 +163,8 @@ struct decoded_panel {
 ///   term(const decoded&, activation block) -> float   the block's rounded term of the row sum
 ///   factor                           the row sum's final multiplier (a power of two; 1 for most formats)
 /// and each output is (term_0 + term_1 + ...) * factor, added in block order: the backend's dot_blocks must take
-/// the same steps, so that an output is dot_row's bit for bit (GEMV row == GEMM row).
+/// the same steps, so that an output is dot_row's bit for bit (GEMV row == GEMM row). The VNNI, NEON dotprod and
+/// NEON i8mm backends take byte panels instead from byte_panel_batch activation rows (arch/byte_panel.hpp).
 template <class Decoder, class WFmt, class DotRow>
 void decoded_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1,
                   const_qmatrix_view<typename WFmt::activation> xq, const matmul_output& out, const Decoder& decoder,

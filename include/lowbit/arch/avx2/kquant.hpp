@@ -1,6 +1,7 @@
 #pragma once
 /// \file arch/avx2/kquant.hpp
 /// AVX2 kernels for the K-quants and q8_K on the x86 decoders of arch/x86/kquant.hpp.
+#include "../../core/matmul.hpp"
 #include "../x86/kquant.hpp"
 
 LOWBIT_NAMESPACE_BEGIN namespace arch {
@@ -85,6 +86,39 @@ inline void dequantize_blocks(const q8_K::block* x, float* y, std::size_t nblock
     for (std::size_t b = 0; b < nblocks; ++b, y += qk_k) {
         const fbatch d(x[b].d.value());
         for (int j = 0; j < 256; j += 8) (d * bytes_to_float<true>(x[b].qs + j)).store_unaligned(y + j);
+    }
+}
+
+/// A K panel packed for GEMM on the fly (core/matmul.hpp's pack_panel), the same bytes as detail::pack_block_row: each
+/// row's scales as there, its codes 32 at a time in registers (kblock::codes), 8 rows transposed into lines of 4 codes
+/// per row, from which kquant_block_rows::panel_plane builds each bit plane with whole-line byte operations instead of
+/// one 4-byte store per row and plane word.
+template <class WFmt, std::enable_if_t<packed_layout<WFmt>::kquant, int> = 0>
+void pack_panel(const_qmatrix_view<WFmt> w, std::size_t p0, std::size_t n, unsigned char* bytes, const avx2&) {
+    using L = packed_layout<WFmt>;
+    using Block = typename WFmt::block;
+    using rows = detail::kquant_block_rows<WFmt>;
+    alignas(32) unsigned char codes[L::rows * qk_k];
+    const Block zero{};
+    for (std::size_t b = 0; b < w.blocks_per_row(); ++b) {
+        unsigned char* pb = bytes + b * L::bytes;
+        for (std::size_t half = 0; half < 2; ++half) {
+            const Block* block[8];
+            for (std::size_t j = 0; j < 8; ++j) {
+                const std::size_t r = 8 * half + j;
+                block[j] = r < n ? &w.row(p0 + r)[b] : &zero;
+                rows::pack_scales(*block[j], r, pb);
+            }
+            x86_impl::unroll<8>([&](auto chunk) {
+                constexpr int k = decltype(chunk)::value;
+                __m256i v[8];
+                for (int j = 0; j < 8; ++j) v[j] = x86_impl::kblock<Block>::template codes<k>(*block[j]);
+                x86_impl::transpose_dwords(v);
+                for (int g = 0; g < 8; ++g)
+                    _mm256_store_si256(reinterpret_cast<__m256i*>(codes + 64 * (8 * k + g) + 32 * half), v[g]);
+            });
+        }
+        rows::panel_planes(codes, pb);
     }
 }
 

@@ -203,4 +203,23 @@ inline float dot_driver(const WBlock* w, const ABlock* a, std::size_t nblocks, B
     return xsimd::hadd(acc + acc_min);
 }
 
+/// v[j] = dword j of every v[k] (dword k of the result) for j, k < 8: an 8 x 8 transpose of 32-bit elements.
+LOWBIT_INLINE void transpose_dwords(__m256i (&v)[8]) noexcept {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i) {
+        u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        v[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+        v[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+    }
+}
+
 }}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::x86_impl
