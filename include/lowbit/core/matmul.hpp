@@ -17,7 +17,8 @@
 ///       value as the plain overload on the same backend, bit for bit.
 ///
 /// Plain weights at a batch of packing_batch rows or more go through the packed overload when the backend has one
-/// (gemm_rows_packing below): each 16-row panel is packed on the fly, which pays for itself over the batch.
+/// (gemm_rows_packing below): each 16-row panel is packed on the fly (pack_panel, which a backend may overload with
+/// a faster one writing the same bytes), which pays for itself over the batch.
 ///
 /// Thread-count invariance: the value of out(c, r) must not depend on r0, r1 or the batch size, only on the
 /// row and column it combines, so that any split of the rows gives bit-identical results.
