@@ -72,7 +72,7 @@ constexpr std::size_t byte_panel_batch = 4;
 /// byte_panel_batch activation rows, fewer() instead (the backend's decoded_rows path).
 template <class V, class L, class Decode, class Fewer>
 void byte_panel_rows(std::size_t nblocks, std::size_t r0, std::size_t r1, const const_qmatrix_view<q8_K>& xq,
-                        const matmul_output& out, Decode&& decode, Fewer&& fewer) {
+                     const matmul_output& out, Decode&& decode, Fewer&& fewer) {
     if (xq.rows() < byte_panel_batch) return fewer();
     detail::scratch<unsigned char> panel(nblocks * L::bytes);
     for (std::size_t p0 = r0; p0 < r1; p0 += L::rows) {

@@ -113,9 +113,7 @@ void pack_panel(const_qmatrix_view<WFmt> w, std::size_t p0, std::size_t n, unsig
                 constexpr int k = decltype(chunk)::value;
                 __m256i v[8];
                 for (int j = 0; j < 8; ++j) v[j] = x86_impl::kblock<Block>::template codes<k>(*block[j]);
-                x86_impl::transpose_dwords(v);
-                for (int g = 0; g < 8; ++g)
-                    _mm256_store_si256(reinterpret_cast<__m256i*>(codes + 64 * (8 * k + g) + 32 * half), v[g]);
+                x86_impl::store_row_groups(v, k, half, codes);
             });
         }
         rows::panel_planes(codes, pb);

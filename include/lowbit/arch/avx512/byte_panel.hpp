@@ -17,7 +17,7 @@ template <class WFmt, class Decoder = x86_impl::decoder_t<WFmt, x86_impl::maddub
 void gemm_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const q8_K_panel& p,
                const matmul_output& out, const avx512_vnni&) {
     x86_impl::byte_panel_rows<avx512_impl::zmm_ops>(w, r0, r1, p.xq, out, Decoder{},
-                                                       [&] { gemm_rows(w, r0, r1, p, out, avx_vnni{}); });
+                                                    [&] { gemm_rows(w, r0, r1, p, out, avx_vnni{}); });
 }
 
 }  LOWBIT_NAMESPACE_END  // namespace lowbit::arch

@@ -31,9 +31,7 @@ void decode_byte_panel(const Decoder& decoder, const_qmatrix_view<WFmt> w, std::
                 __m256i u[8];
                 for (std::size_t j = 0; j < 8; ++j)
                     u[j] = 8 * half + j < n ? _mm256_xor_si256(Decoder::values(row[j], k), offset) : offset;
-                transpose_dwords(u);
-                for (int g = 0; g < 8; ++g)
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pb + L::low_plane + 64 * (8 * k + g) + 32 * half), u[g]);
+                store_row_groups(u, k, half, pb + L::low_plane);
             }
         }
     }
@@ -42,7 +40,7 @@ void decode_byte_panel(const Decoder& decoder, const_qmatrix_view<WFmt> w, std::
 /// gemm_rows of a Decoder's format on a VNNI backend whose kpacked vector operations are V (arch::byte_panel_rows).
 template <class V, class Decoder, class WFmt, class Fewer>
 void byte_panel_rows(const_qmatrix_view<WFmt> w, std::size_t r0, std::size_t r1, const const_qmatrix_view<q8_K>& xq,
-                        const matmul_output& out, const Decoder& decoder, Fewer&& fewer) {
+                     const matmul_output& out, const Decoder& decoder, Fewer&& fewer) {
     arch::byte_panel_rows<V, byte_panel_layout<Decoder, 128>>(
         w.blocks_per_row(), r0, r1, xq, out,
         [&](std::size_t p0, std::size_t n, unsigned char* panel) { decode_byte_panel(decoder, w, p0, n, panel); }, fewer);

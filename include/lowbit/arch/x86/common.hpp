@@ -222,4 +222,11 @@ LOWBIT_INLINE void transpose_dwords(__m256i (&v)[8]) noexcept {
     }
 }
 
+/// v[j]: bytes 32k .. 32k + 31 of row 8 half + j. Stored as lines of 4 bytes per row (bytes 4g .. 4g + 3 of row r at
+/// lines + 64 g + 4 r), the layout of byte panels and of the K packer's codes, by one transpose.
+LOWBIT_INLINE void store_row_groups(__m256i (&v)[8], int k, std::size_t half, unsigned char* lines) noexcept {
+    transpose_dwords(v);
+    for (int g = 0; g < 8; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(lines + 64 * (8 * k + g) + 32 * half), v[g]);
+}
+
 }}  LOWBIT_NAMESPACE_END  // namespace lowbit::arch::x86_impl
